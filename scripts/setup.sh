@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs everything a fresh Debian 12 machine lacks to build and test millpond. Idempotent:
+# each step checks whether its result is already there. Run through `make setup`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+PYARROW_VERSION=26.0.1
+PYPAIMON_VERSION=2.1.0
+PAIMON_JAVA_VERSION=1.4.2
+
+APT_PACKAGES=(build-essential cmake ninja-build pkg-config python3-venv python3-dev
+  libavro-dev libzstd-dev zlib1g-dev liblz4-dev libssl-dev
+  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+  openjdk-17-jdk-headless maven)
+
+need_apt=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+
+PY=${PYTHON:-python3}
+# .venv: the pyarrow whose bundled Arrow C++ the build links, plus pytest.
+if [ ! -f .venv/.millpond-ok ] || ! grep -qx "$PYARROW_VERSION" .venv/.millpond-ok; then
+  echo "setup: creating .venv (pyarrow $PYARROW_VERSION)"
+  rm -rf .venv
+  "$PY" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q "pyarrow==$PYARROW_VERSION" pytest numpy pandas
+  .venv/bin/python -c "import pyarrow; pyarrow.create_library_symlinks()"
+  echo "$PYARROW_VERSION" > .venv/.millpond-ok
+fi
+
+# .venv-paimon: pypaimon pins its own pyarrow, so it lives apart.
+if [ ! -f .venv-paimon/.millpond-ok ] || ! grep -qx "$PYPAIMON_VERSION" .venv-paimon/.millpond-ok; then
+  echo "setup: creating .venv-paimon (pypaimon $PYPAIMON_VERSION)"
+  rm -rf .venv-paimon
+  "$PY" -m venv .venv-paimon
+  .venv-paimon/bin/pip install -q --upgrade pip
+  .venv-paimon/bin/pip install -q "pypaimon==$PYPAIMON_VERSION" pytest
+  echo "$PYPAIMON_VERSION" > .venv-paimon/.millpond-ok
+fi
+
+# Paimon Java: the bundle jar and Hadoop client jars from Maven Central, into the local repository.
+JAVA_DIR=tests/interop/java
+if [ -f "$JAVA_DIR/pom.xml" ] && [ ! -f "$JAVA_DIR/target/.millpond-ok" ]; then
+  echo "setup: fetching Paimon Java $PAIMON_JAVA_VERSION and building the interop reader"
+  (cd "$JAVA_DIR" && mvn -q -B package -DskipTests && mkdir -p target && touch target/.millpond-ok)
+fi
+echo "setup: ok"

@@ -1,0 +1,127 @@
+// TableSchema JSON codec.
+#include "millpond/paimon/schema.h"
+
+#include <nlohmann/json.hpp>
+
+namespace millpond::paimon {
+
+std::vector<std::string> SplitNames(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  auto flush = [&] {
+    size_t b = cur.find_first_not_of(" \t");
+    size_t e = cur.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(cur.substr(b, e - b + 1));
+    cur.clear();
+  };
+  for (char c : text) {
+    if (c == ',') {
+      flush();
+    } else {
+      cur += c;
+    }
+  }
+  flush();
+  return out;
+}
+
+Result<TableSchema> TableSchema::FromJson(const std::string& text, const std::string& what) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::Invalid("schema ", what, ": not valid JSON");
+  }
+  if (!j.contains("fields") || !j["fields"].is_array() || !j.contains("id")) {
+    return Status::Invalid("schema ", what, ": missing id or fields");
+  }
+  TableSchema s;
+  s.version = j.value("version", 1);
+  if (!j["id"].is_number_integer()) return Status::Invalid("schema ", what, ": bad id");
+  s.id = j["id"].get<int64_t>();
+  for (const auto& fj : j["fields"]) {
+    auto f = DataFieldFromJson(fj);
+    if (!f.ok()) return Status::Invalid("schema ", what, ": ", f.status().message());
+    s.fields.push_back(std::move(*f));
+  }
+  s.highest_field_id = j.value("highestFieldId", -1);
+  auto strings = [&](const char* key, std::vector<std::string>* out) -> Status {
+    if (!j.contains(key)) return Status::OK();
+    if (!j[key].is_array()) return Status::Invalid("schema ", what, ": ", key, " is not a list");
+    for (const auto& v : j[key]) {
+      if (!v.is_string()) return Status::Invalid("schema ", what, ": bad ", key);
+      out->push_back(v.get<std::string>());
+    }
+    return Status::OK();
+  };
+  ARROW_RETURN_NOT_OK(strings("partitionKeys", &s.partition_keys));
+  ARROW_RETURN_NOT_OK(strings("primaryKeys", &s.primary_keys));
+  if (j.contains("options") && j["options"].is_object()) {
+    for (auto it = j["options"].begin(); it != j["options"].end(); ++it) {
+      s.options[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+    }
+  }
+  if (j.contains("comment") && j["comment"].is_string()) s.comment = j["comment"].get<std::string>();
+  s.time_millis = j.value("timeMillis", int64_t{0});
+  return s;
+}
+
+std::string TableSchema::ToJson() const {
+  nlohmann::ordered_json j;
+  j["version"] = version;
+  j["id"] = id;
+  nlohmann::ordered_json fields_json = nlohmann::ordered_json::array();
+  for (const auto& f : fields) fields_json.push_back(nlohmann::ordered_json::parse(DataFieldToJson(f).dump()));
+  j["fields"] = fields_json;
+  j["highestFieldId"] = highest_field_id;
+  j["partitionKeys"] = partition_keys;
+  j["primaryKeys"] = primary_keys;
+  nlohmann::ordered_json opts = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : options) opts[k] = v;
+  j["options"] = opts;
+  if (comment) j["comment"] = *comment;
+  j["timeMillis"] = time_millis;
+  return j.dump(2);
+}
+
+int TableSchema::FieldIndex(const std::string& name) const {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int TableSchema::FieldIndexById(int32_t fid) const {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].id == fid) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::string TableSchema::Option(const std::string& key, const std::string& dflt) const {
+  auto it = options.find(key);
+  return it == options.end() ? dflt : it->second;
+}
+
+int32_t TableSchema::NumBuckets() const {
+  std::string b = Option("bucket", "-1");
+  try {
+    return std::stoi(b);
+  } catch (...) {
+    return -1;
+  }
+}
+
+std::vector<std::string> TableSchema::BucketKeys() const {
+  std::string bk = Option("bucket-key", "");
+  if (!bk.empty()) return SplitNames(bk);
+  std::vector<std::string> out;
+  for (const auto& pk : primary_keys) {
+    bool is_partition = false;
+    for (const auto& p : partition_keys) is_partition |= p == pk;
+    if (!is_partition) out.push_back(pk);
+  }
+  return out;
+}
+
+std::vector<DataField> TableSchema::DataFields() const { return fields; }
+
+}  // namespace millpond::paimon
