@@ -48,9 +48,15 @@ if [ ! -f .venv-paimon/.millpond-ok ] || ! grep -qx "$PYPAIMON_VERSION" .venv-pa
 fi
 
 # Paimon Java: the bundle jar and Hadoop client jars from Maven Central, into the local repository.
+# target/lib holds the runtime classpath, so tests run `java -cp 'target/paimon-interop.jar:target/lib/*'`
+# offline. The stamp records a hash of the sources: an edited pom or tool rebuilds, nothing else does.
 JAVA_DIR=tests/interop/java
-if [ -f "$JAVA_DIR/pom.xml" ] && [ ! -f "$JAVA_DIR/target/.millpond-ok" ]; then
-  echo "setup: fetching Paimon Java $PAIMON_JAVA_VERSION and building the interop reader"
-  (cd "$JAVA_DIR" && mvn -q -B package -DskipTests && mkdir -p target && touch target/.millpond-ok)
+if [ -f "$JAVA_DIR/pom.xml" ]; then
+  java_hash=$(cd "$JAVA_DIR" && cat pom.xml $(find src -type f | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$JAVA_DIR/target/.millpond-ok" ] || ! grep -qx "$java_hash" "$JAVA_DIR/target/.millpond-ok"; then
+    echo "setup: fetching Paimon Java $PAIMON_JAVA_VERSION and building the interop tool"
+    (cd "$JAVA_DIR" && mvn -q -B package -DskipTests -Dpaimon.version="$PAIMON_JAVA_VERSION" \
+      && echo "$java_hash" > target/.millpond-ok)
+  fi
 fi
 echo "setup: ok"

@@ -52,6 +52,9 @@ class AvroFileReader {
   /// Parses the header (magic, metadata, sync marker); `what` names the file in errors.
   static Result<std::unique_ptr<AvroFileReader>> Open(std::string_view bytes,
                                                       std::string_view what);
+  ~AvroFileReader();
+  AvroFileReader(const AvroFileReader&) = delete;
+  AvroFileReader& operator=(const AvroFileReader&) = delete;
 
   /// The writer schema as stored in "avro.schema", and the parsed form.
   const std::string& schema_json() const { return schema_json_; }
@@ -77,10 +80,7 @@ class AvroFileReader {
   size_t pos_ = 0;            // offset of the next block in bytes_
   std::string block_;         // decompressed current block
   int64_t block_remaining_ = 0;
-  avro_reader_t block_reader_ = nullptr;
-
- public:
-  ~AvroFileReader();
+  avro_reader_t block_reader_ = nullptr;  // reads block_
 };
 
 /// Writes records into an Avro object container in memory, one block per ~64 KB of records.

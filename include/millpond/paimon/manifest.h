@@ -25,6 +25,7 @@ struct SimpleStats {
 
   /// Stats over zero columns (BinaryRow of arity 0), as Paimon writes for absent statistics.
   static SimpleStats Empty();
+  bool operator==(const SimpleStats&) const = default;
 };
 
 enum class FileSource : int32_t { kAppend = 0, kCompact = 1 };
@@ -51,6 +52,8 @@ struct DataFileMeta {
   std::optional<std::string> external_path;
   std::optional<int64_t> first_row_id;
   std::optional<std::vector<std::string>> write_cols;
+
+  bool operator==(const DataFileMeta&) const = default;
 };
 
 enum class FileKind : int32_t { kAdd = 0, kDelete = 1 };
@@ -61,6 +64,8 @@ struct ManifestEntry {
   int32_t bucket = 0;
   int32_t total_buckets = 0;
   DataFileMeta file;
+
+  bool operator==(const ManifestEntry&) const = default;
 };
 
 struct ManifestFileMeta {
@@ -76,6 +81,8 @@ struct ManifestFileMeta {
   std::optional<int32_t> max_level;
   std::optional<int64_t> min_row_id;
   std::optional<int64_t> max_row_id;
+
+  bool operator==(const ManifestFileMeta&) const = default;
 };
 
 /// Avro block codecs Paimon uses for manifests (`manifest.compression`).

@@ -20,15 +20,24 @@ inline constexpr const char* kDefaultPartitionName = "__DEFAULT_PARTITION__";
 std::string EscapePathName(const std::string& name);
 std::string UnescapePathName(const std::string& name);
 
-/// The string Paimon uses for a partition value in a path (dates as yyyy-MM-dd, timestamps as
-/// Paimon's string form, etc.); null or empty strings give `default_name`.
+/// The string Paimon uses for a partition value in a path; null, empty or whitespace-only values
+/// give `default_name`. `legacy_name` is the table option `partition.legacy-name` (Paimon's
+/// default: true), under which Java uses `toString()` of its internal value: DATE as the day
+/// number ("19909"), TIME as millis of day, TIMESTAMP as LocalDateTime ("2024-07-05T10:00:01.5").
+/// With false it uses CAST to STRING: dates as yyyy-MM-dd, "HH:mm:ss[.f]", "yyyy-MM-dd HH:mm:ss[.f]"
+/// (TIMESTAMP WITH LOCAL TIME ZONE is formatted in UTC, where Java uses the JVM's zone). Numbers
+/// print as Java does (Double.toString for FLOAT/DOUBLE, plain decimals). Binary values under
+/// legacy names, and nested types, give NotImplemented.
 Result<std::string> PartitionValueToString(const std::shared_ptr<arrow::Scalar>& value,
-                                           const DataType& type, const std::string& default_name);
+                                           const DataType& type, const std::string& default_name,
+                                           bool legacy_name = true);
 
-/// "k1=v1/k2=v2/" for the given keys and values (empty string for an unpartitioned table).
+/// "k1=v1/k2=v2/" for the given keys and values (empty string for an unpartitioned table), each
+/// key and value escaped with EscapePathName. The data files of a partition live under this path,
+/// and Paimon Java recomputes it from the partition row when it reads: it must match exactly.
 Result<std::string> PartitionPath(const std::vector<std::string>& keys,
                                   const std::vector<std::shared_ptr<arrow::Scalar>>& values,
                                   const std::vector<DataTypePtr>& types,
-                                  const std::string& default_name);
+                                  const std::string& default_name, bool legacy_name = true);
 
 }  // namespace millpond::paimon

@@ -1,6 +1,6 @@
 // Row filters: the `--where` language of `millpond scan`, parsed into a Predicate, bound against
-// an arrow::Schema (literals cast to the column types), then evaluated with Arrow compute or used to
-// prune partitions and data files from their statistics.
+// an arrow::Schema (literals cast to the column types), then evaluated with Arrow compute or used
+// to prune partitions and data files from their statistics.
 // Predicates are plain values: immutable after construction and safe to share between threads.
 #pragma once
 
@@ -83,11 +83,15 @@ struct BoundPredicate {
 /// `Invalid: --where: syntax error at position N: ...`.
 Result<Predicate> ParsePredicate(std::string_view text);
 
-/// Resolves columns in `schema` (exact name first, then a unique case-insensitive match for unquoted
-/// names) and casts literals to the column types: integers to any integer/floating/decimal column
-/// (range-checked), decimals to floating/decimal columns, strings parsed as the column's type
-/// (numbers, dates, timestamps, booleans), DATE/TIMESTAMP to date and timestamp columns. Timestamps
-/// without a zone are read as UTC wall-clock values. Errors are one line naming the column.
+/// Resolves columns in `schema` (exact name first, then a unique case-insensitive match for
+/// unquoted names) and casts literals to the column types: integers to integer, floating and
+/// decimal columns (range-checked; a whole decimal such as 2.0 counts as an integer), decimals to
+/// floating and decimal columns (exactly), strings parsed as the column's type (numbers, dates,
+/// timestamps, booleans), DATE/TIMESTAMP to date and timestamp columns (a DATE is midnight; a
+/// TIMESTAMP on a date column must be midnight). Timestamps carry no zone and are read as UTC
+/// (the storage of TIMESTAMP_LTZ). NULL becomes a null scalar, so `col = NULL` matches nothing.
+/// Errors are one line naming the column: `Invalid: --where: cannot compare column temperature
+/// (double) with 'abc'`, `Invalid: --where: unknown column x; available columns: a, b`.
 Result<BoundPredicate> BindPredicate(const Predicate& predicate, const arrow::Schema& schema);
 
 /// ParsePredicate then BindPredicate.
@@ -103,8 +107,8 @@ Result<std::shared_ptr<arrow::Array>> EvaluateMask(const BoundPredicate& predica
                                                    const arrow::RecordBatch& batch);
 
 /// The rows of `batch` that match the predicate.
-Result<std::shared_ptr<arrow::RecordBatch>> Filter(const BoundPredicate& predicate,
-                                                   const std::shared_ptr<arrow::RecordBatch>& batch);
+Result<std::shared_ptr<arrow::RecordBatch>> Filter(
+    const BoundPredicate& predicate, const std::shared_ptr<arrow::RecordBatch>& batch);
 
 /// What is known about one column of a partition or data file. Every field is optional; min/max
 /// must be bounds of the non-null values (need not be tight) in the column's Arrow type.

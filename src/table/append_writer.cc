@@ -1,0 +1,344 @@
+// AppendWriter: schema conformance, partition/bucket routing, rolling Parquet files.
+#include "millpond/table/append_writer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
+#include <arrow/array.h>
+#include <arrow/builder.h>
+#include <arrow/compute/api_scalar.h>
+#include <arrow/compute/api_vector.h>
+#include <arrow/compute/cast.h>
+#include <arrow/compute/exec.h>
+#include <arrow/compute/row/grouper.h>
+#include <arrow/record_batch.h>
+#include <arrow/scalar.h>
+
+#include "millpond/paimon/binary_row.h"
+#include "millpond/paimon/data_file.h"
+#include "millpond/paimon/partition.h"
+#include "millpond/table/manifest_io.h"
+#include "stats_collector.h"
+
+namespace millpond::table {
+
+Result<int64_t> ParseMemorySize(const std::string& text) {
+  std::string s;
+  for (char c : text) {
+    if (!std::isspace(static_cast<unsigned char>(c))) s += static_cast<char>(std::tolower(c));
+  }
+  size_t i = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == 0 || i > 15) return Status::Invalid("bad memory size '", text, "'");
+  int64_t n = std::stoll(s.substr(0, i));
+  std::string unit = s.substr(i);
+  int64_t mul = 1;
+  if (unit.empty() || unit == "b" || unit == "bytes") {
+    mul = 1;
+  } else if (unit == "k" || unit == "kb" || unit == "kib") {
+    mul = 1ll << 10;
+  } else if (unit == "m" || unit == "mb" || unit == "mib") {
+    mul = 1ll << 20;
+  } else if (unit == "g" || unit == "gb" || unit == "gib") {
+    mul = 1ll << 30;
+  } else if (unit == "t" || unit == "tb" || unit == "tib") {
+    mul = 1ll << 40;
+  } else {
+    return Status::Invalid("bad memory size unit in '", text, "'");
+  }
+  return n * mul;
+}
+
+namespace {
+
+std::string ScalarText(const arrow::Array& arr, int64_t row) {
+  auto s = arr.GetScalar(row);
+  if (!s.ok()) return "?";
+  std::string t = (*s)->ToString();
+  if (t.size() > 40) t = t.substr(0, 40) + "...";
+  return t;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<arrow::RecordBatch>> ConformToSchema(
+    const std::shared_ptr<arrow::RecordBatch>& batch, const paimon::TableSchema& schema,
+    int64_t first_row) {
+  for (const auto& f : batch->schema()->fields()) {
+    if (schema.FieldIndex(f->name()) < 0) {
+      std::string names;
+      for (const auto& sf : schema.fields) names += (names.empty() ? "" : ", ") + sf.name;
+      return Status::Invalid("input column '", f->name(), "' is not in the table (columns: ",
+                             names, ")");
+    }
+  }
+  arrow::ArrayVector columns;
+  for (const auto& field : schema.fields) {
+    auto target = paimon::ToArrowType(*field.type);
+    auto col = batch->GetColumnByName(field.name);
+    if (!col) {
+      if (!field.type->nullable) {
+        return Status::Invalid("input lacks column '", field.name, "', which is NOT NULL");
+      }
+      ARROW_ASSIGN_OR_RAISE(col, arrow::MakeArrayOfNull(target, batch->num_rows()));
+    } else if (!col->type()->Equals(*target)) {
+      auto cast = arrow::compute::Cast(*col, target, arrow::compute::CastOptions::Safe());
+      if (!cast.ok()) {
+        // Find the first value that does not convert, to name its row.
+        for (int64_t r = 0; r < col->length(); ++r) {
+          if (col->IsNull(r)) continue;
+          auto one = arrow::compute::Cast(*col->Slice(r, 1), target,
+                                          arrow::compute::CastOptions::Safe());
+          if (!one.ok()) {
+            return Status::Invalid("row ", first_row + r, ", column '", field.name, "': value ",
+                                   ScalarText(*col, r), " does not fit ",
+                                   field.type->ToString());
+          }
+        }
+        return Status::Invalid("column '", field.name, "': cannot convert ",
+                               col->type()->ToString(), " to ", field.type->ToString(), ": ",
+                               cast.status().message());
+      }
+      col = *cast;
+    }
+    if (!field.type->nullable && col->null_count() > 0) {
+      for (int64_t r = 0; r < col->length(); ++r) {
+        if (col->IsNull(r)) {
+          return Status::Invalid("row ", first_row + r, ", column '", field.name,
+                                 "': null in a NOT NULL column");
+        }
+      }
+    }
+    columns.push_back(std::move(col));
+  }
+  return arrow::RecordBatch::Make(paimon::ToArrowSchema(schema.fields), batch->num_rows(),
+                                  std::move(columns));
+}
+
+struct AppendWriter::BucketWriter {
+  std::string partition;  // serialized BinaryRow
+  std::string dir;        // <table>/<partition path>bucket-N
+  int32_t bucket = 0;
+  std::unique_ptr<paimon::ParquetDataFileWriter> file;
+  std::unique_ptr<StatsCollector> stats;
+  std::string file_name;
+  int64_t first_sequence = 0;
+};
+
+AppendWriter::~AppendWriter() = default;
+
+Result<std::unique_ptr<AppendWriter>> AppendWriter::Make(std::shared_ptr<fs::FileSystem> fs,
+                                                         std::string table_path,
+                                                         paimon::TableSchema schema,
+                                                         int64_t first_sequence_number) {
+  if (!schema.primary_keys.empty()) {
+    return Status::NotImplemented("table has a primary key; primary-key writes are not supported");
+  }
+  std::string format = schema.Option("file.format", "parquet");
+  if (format != "parquet") {
+    return Status::NotImplemented("millpond writes Parquet data files only; the table has file.format=",
+                                  format);
+  }
+  auto w = std::unique_ptr<AppendWriter>(new AppendWriter());
+  w->fs_ = std::move(fs);
+  w->table_path_ = std::move(table_path);
+  w->schema_ = std::move(schema);
+  w->next_sequence_ = first_sequence_number;
+  for (const auto& k : w->schema_.partition_keys) {
+    int i = w->schema_.FieldIndex(k);
+    if (i < 0) return Status::Invalid("partition key '", k, "' is not a column");
+    w->partition_columns_.push_back(i);
+    w->partition_types_.push_back(w->schema_.fields[i].type);
+  }
+  w->num_buckets_ = w->schema_.NumBuckets();
+  if (w->num_buckets_ == 0 || w->num_buckets_ < -1) {
+    return Status::Invalid("bad bucket count ", w->num_buckets_);
+  }
+  if (w->num_buckets_ > 0) {
+    for (const auto& k : w->schema_.BucketKeys()) {
+      int i = w->schema_.FieldIndex(k);
+      if (i < 0) return Status::Invalid("bucket key '", k, "' is not a column");
+      w->bucket_columns_.push_back(i);
+      w->bucket_types_.push_back(w->schema_.fields[i].type);
+    }
+    if (w->bucket_columns_.empty()) {
+      return Status::Invalid("a table with bucket=", w->num_buckets_, " needs a bucket-key");
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(w->target_file_size_,
+                        ParseMemorySize(w->schema_.Option("target-file-size", "256 mb")));
+  w->default_partition_name_ =
+      w->schema_.Option("partition.default-name", paimon::kDefaultPartitionName);
+  w->compression_ = w->schema_.Option("file.compression", "zstd");
+  try {
+    w->compression_level_ = std::stoi(w->schema_.Option("file.compression.zstd-level", "1"));
+  } catch (...) {
+    return Status::Invalid("bad file.compression.zstd-level");
+  }
+  return w;
+}
+
+Result<AppendWriter::BucketWriter*> AppendWriter::WriterFor(
+    const std::shared_ptr<arrow::RecordBatch>& batch, int64_t row, int32_t bucket) {
+  std::vector<std::shared_ptr<arrow::Scalar>> values;
+  for (int c : partition_columns_) {
+    ARROW_ASSIGN_OR_RAISE(auto s, batch->column(c)->GetScalar(row));
+    values.push_back(std::move(s));
+  }
+  ARROW_ASSIGN_OR_RAISE(std::string partition,
+                        paimon::SerializeBinaryRow(values, partition_types_));
+  std::string key = partition + '\x01' + std::to_string(bucket);
+  auto it = writers_.find(key);
+  if (it != writers_.end()) return it->second.get();
+  auto w = std::make_unique<BucketWriter>();
+  w->partition = partition;
+  w->bucket = bucket;
+  ARROW_ASSIGN_OR_RAISE(std::string ppath,
+                        paimon::PartitionPath(schema_.partition_keys, values, partition_types_,
+                                              default_partition_name_));
+  w->dir = fs::JoinPath(table_path_, ppath + "bucket-" + std::to_string(bucket));
+  auto* raw = w.get();
+  writers_[key] = std::move(w);
+  return raw;
+}
+
+Status AppendWriter::WriteToBucket(BucketWriter* w,
+                                   const std::shared_ptr<arrow::RecordBatch>& part) {
+  if (!w->file) {
+    w->file_name = "data-" + NewUuid() + "-0.parquet";
+    std::string path = fs::JoinPath(w->dir, w->file_name);
+    paimon::ParquetWriteOptions opts;
+    opts.compression = compression_;
+    opts.compression_level = compression_level_;
+    opts.row_group_bytes = std::clamp<int64_t>(target_file_size_ / 2, 1, 64ll << 20);
+    ARROW_ASSIGN_OR_RAISE(w->file,
+                          paimon::ParquetDataFileWriter::Open(*fs_, path, schema_.fields, opts));
+    written_paths_.push_back(path);
+    w->stats = std::make_unique<StatsCollector>(schema_.fields);
+    w->first_sequence = next_sequence_;
+  }
+  ARROW_RETURN_NOT_OK(w->file->Write(*part));
+  ARROW_RETURN_NOT_OK(w->stats->Update(*part));
+  next_sequence_ += part->num_rows();
+  if (w->file->EstimatedSize() >= target_file_size_) return RollFile(w);
+  return Status::OK();
+}
+
+Status AppendWriter::RollFile(BucketWriter* w) {
+  if (!w->file) return Status::OK();
+  int64_t rows = w->file->row_count();
+  ARROW_ASSIGN_OR_RAISE(int64_t size, w->file->Finish());
+  paimon::ManifestEntry e;
+  e.kind = paimon::FileKind::kAdd;
+  e.partition = w->partition;
+  e.bucket = w->bucket;
+  e.total_buckets = num_buckets_;
+  auto& f = e.file;
+  f.file_name = w->file_name;
+  f.file_size = size;
+  f.row_count = rows;
+  f.min_key = paimon::EmptySerializedBinaryRow();
+  f.max_key = paimon::EmptySerializedBinaryRow();
+  f.key_stats = paimon::SimpleStats::Empty();
+  ARROW_ASSIGN_OR_RAISE(f.value_stats, w->stats->Finish());
+  f.min_sequence_number = w->first_sequence;
+  f.max_sequence_number = w->first_sequence + rows - 1;
+  f.schema_id = schema_.id;
+  f.level = 0;
+  // Paimon stores the local wall-clock time as timestamp-millis.
+  auto now = std::chrono::system_clock::now();
+  std::time_t tt = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  int64_t millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  f.creation_time_millis = millis + static_cast<int64_t>(tm.tm_gmtoff) * 1000;
+  f.delete_row_count = 0;
+  f.file_source = static_cast<int32_t>(paimon::FileSource::kAppend);
+  finished_.push_back(std::move(e));
+  w->file.reset();
+  w->stats.reset();
+  return Status::OK();
+}
+
+Status AppendWriter::Write(const std::shared_ptr<arrow::RecordBatch>& input) {
+  if (input->num_rows() == 0) return Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto batch, ConformToSchema(input, schema_, rows_seen_ + 1));
+  rows_seen_ += batch->num_rows();
+  if (partition_columns_.empty() && num_buckets_ <= 0) {
+    ARROW_ASSIGN_OR_RAISE(auto* w, WriterFor(batch, 0, 0));
+    return WriteToBucket(w, batch);
+  }
+  // Group rows by (partition, bucket): partition groups from Arrow's Grouper, buckets by hash.
+  const int64_t n = batch->num_rows();
+  std::vector<uint32_t> group(n, 0);
+  uint32_t num_partitions = 1;
+  if (!partition_columns_.empty()) {
+    std::vector<arrow::TypeHolder> types;
+    std::vector<arrow::Datum> values;
+    for (int c : partition_columns_) {
+      types.emplace_back(batch->column(c)->type());
+      values.emplace_back(batch->column(c));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto grouper, arrow::compute::Grouper::Make(types));
+    arrow::compute::ExecBatch eb(values, n);
+    ARROW_ASSIGN_OR_RAISE(auto ids, grouper->Consume(arrow::compute::ExecSpan(eb)));
+    const auto& id_arr = static_cast<const arrow::UInt32Array&>(*ids.make_array());
+    for (int64_t i = 0; i < n; ++i) group[i] = id_arr.Value(i);
+    num_partitions = grouper->num_groups();
+  }
+  uint32_t nb = num_buckets_ > 0 ? static_cast<uint32_t>(num_buckets_) : 1;
+  if (num_buckets_ > 0) {
+    ARROW_ASSIGN_OR_RAISE(auto buckets, paimon::ComputeBuckets(*batch, bucket_columns_,
+                                                               bucket_types_, num_buckets_));
+    for (int64_t i = 0; i < n; ++i) group[i] = group[i] * nb + static_cast<uint32_t>(buckets[i]);
+  }
+  uint32_t num_groups = num_partitions * nb;
+  if (num_groups == 1) {
+    ARROW_ASSIGN_OR_RAISE(auto* w, WriterFor(batch, 0, static_cast<int32_t>(group[0] % nb)));
+    return WriteToBucket(w, batch);
+  }
+  // Counting sort of row indices by group, then one Take per group.
+  std::vector<int64_t> counts(num_groups + 1, 0);
+  for (int64_t i = 0; i < n; ++i) ++counts[group[i] + 1];
+  for (uint32_t g = 0; g < num_groups; ++g) counts[g + 1] += counts[g];
+  std::vector<int64_t> starts(counts.begin(), counts.end() - 1);
+  arrow::Int64Builder ib;
+  ARROW_RETURN_NOT_OK(ib.Resize(n));
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[starts[group[i]]++] = i;
+  ARROW_RETURN_NOT_OK(ib.AppendValues(order));
+  ARROW_ASSIGN_OR_RAISE(auto order_arr, ib.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto sorted_datum, arrow::compute::Take(batch, order_arr));
+  auto sorted = sorted_datum.record_batch();
+  for (uint32_t g = 0; g < num_groups; ++g) {
+    int64_t begin = counts[g], len = counts[g + 1] - counts[g];
+    if (len == 0) continue;
+    auto part = sorted->Slice(begin, len);
+    ARROW_ASSIGN_OR_RAISE(auto* w, WriterFor(part, 0, static_cast<int32_t>(g % nb)));
+    ARROW_RETURN_NOT_OK(WriteToBucket(w, part));
+  }
+  return Status::OK();
+}
+
+Result<std::vector<paimon::ManifestEntry>> AppendWriter::PrepareCommit() {
+  for (auto& [key, w] : writers_) ARROW_RETURN_NOT_OK(RollFile(w.get()));
+  writers_.clear();
+  written_paths_.clear();
+  std::vector<paimon::ManifestEntry> out = std::move(finished_);
+  finished_.clear();
+  return out;
+}
+
+void AppendWriter::Abort() {
+  for (auto& [key, w] : writers_) {
+    if (w->file) (void)w->file->Finish();
+  }
+  writers_.clear();
+  for (const auto& p : written_paths_) (void)fs_->DeleteFile(p);
+  written_paths_.clear();
+  finished_.clear();
+}
+
+}  // namespace millpond::table

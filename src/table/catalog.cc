@@ -1,0 +1,206 @@
+// Catalog and Table facade.
+#include "millpond/table/catalog.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "millpond/paimon/types.h"
+
+namespace millpond::table {
+namespace {
+
+bool ValidName(const std::string& n) {
+  if (n.empty() || n.size() > 255 || n == "." || n == "..") return false;
+  for (unsigned char c : n) {
+    if (c < 0x20 || c == '/' || c == '\\' || c == '.' || c == 0x7f) return false;
+  }
+  return true;
+}
+
+std::string NewCommitUser() { return NewUuid(); }
+
+}  // namespace
+
+Result<std::unique_ptr<AppendWriter>> Table::NewWriter() const {
+  ARROW_ASSIGN_OR_RAISE(auto schema, LatestSchema());
+  int64_t first_seq = 0;
+  auto snaps = snapshots();
+  ARROW_ASSIGN_OR_RAISE(auto latest, snaps.LatestSnapshotId());
+  if (latest) {
+    ARROW_ASSIGN_OR_RAISE(auto s, snaps.ReadSnapshot(*latest));
+    first_seq = s.total_record_count.value_or(0);
+  }
+  return AppendWriter::Make(fs_, path_, std::move(schema), first_seq);
+}
+
+Result<int64_t> Table::Commit(const std::vector<paimon::ManifestEntry>& entries,
+                              const CommitOptions& options) const {
+  ARROW_ASSIGN_OR_RAISE(auto schema, LatestSchema());
+  FileStoreCommit commit(fs_, path_, std::move(schema), NewCommitUser());
+  return commit.Commit(entries, options);
+}
+
+Result<std::unique_ptr<TableScan>> Table::NewScan(ScanOptions options) const {
+  return TableScan::Make(fs_, path_, std::move(options));
+}
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& uri, bool create_if_missing) {
+  std::string root;
+  ARROW_ASSIGN_OR_RAISE(auto fs, fs::FileSystem::Make(uri, &root));
+  ARROW_ASSIGN_OR_RAISE(auto info, fs->arrow_fs()->GetFileInfo(root));
+  if (info.type() == arrow::fs::FileType::NotFound) {
+    if (!create_if_missing) {
+      return Status::IOError("warehouse ", uri, " does not exist");
+    }
+    ARROW_RETURN_NOT_OK(fs->MakeDirs(root));
+  } else if (info.type() != arrow::fs::FileType::Directory) {
+    return Status::IOError("warehouse ", uri, " is not a warehouse (it is a file)");
+  } else {
+    ARROW_ASSIGN_OR_RAISE(auto entries, fs->List(root));
+    bool has_db = false, has_other = false;
+    for (const auto& e : entries) {
+      const std::string name = e.base_name();
+      if (e.type() == arrow::fs::FileType::Directory && name.size() > 3 && name.ends_with(".db")) {
+        has_db = true;
+      } else if (!name.empty() && name[0] != '.' && name[0] != '_') {
+        has_other = true;
+      }
+    }
+    if (has_other && !has_db) {
+      return Status::IOError("warehouse ", uri,
+                             " is not a warehouse (it holds files but no <db>.db folders)");
+    }
+  }
+  return std::unique_ptr<Catalog>(new Catalog(std::move(fs), std::move(root)));
+}
+
+Result<std::vector<std::string>> Catalog::ListDatabases() const {
+  ARROW_ASSIGN_OR_RAISE(auto entries, fs_->List(root_));
+  std::vector<std::string> out;
+  for (const auto& e : entries) {
+    const std::string name = e.base_name();
+    if (e.type() == arrow::fs::FileType::Directory && name.size() > 3 && name.ends_with(".db")) {
+      out.push_back(name.substr(0, name.size() - 3));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<std::vector<std::string>> Catalog::ListTables(const std::string& db) const {
+  if (!ValidName(db)) return Status::Invalid("invalid database name '", db, "'");
+  std::string dir = fs::JoinPath(root_, db + ".db");
+  ARROW_ASSIGN_OR_RAISE(bool exists, fs_->IsDirectory(dir));
+  if (!exists) return Status::KeyError("database '", db, "' does not exist");
+  ARROW_ASSIGN_OR_RAISE(auto entries, fs_->List(dir));
+  std::vector<std::string> out;
+  for (const auto& e : entries) {
+    if (e.type() != arrow::fs::FileType::Directory) continue;
+    ARROW_ASSIGN_OR_RAISE(bool is_table, fs_->IsDirectory(fs::JoinPath(e.path(), "schema")));
+    if (is_table) out.push_back(e.base_name());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<std::pair<std::string, std::string>> Catalog::ParseIdentifier(const std::string& id) {
+  auto dot = id.find('.');
+  if (dot == std::string::npos || id.find('.', dot + 1) != std::string::npos) {
+    return Status::Invalid("table name '", id, "' must be DB.TABLE");
+  }
+  std::string db = id.substr(0, dot), table = id.substr(dot + 1);
+  if (!ValidName(db) || !ValidName(table)) {
+    return Status::Invalid("invalid table name '", id,
+                           "' (names may not be empty or contain '/', '\\\\' or control characters)");
+  }
+  return std::make_pair(db, table);
+}
+
+std::string Catalog::TablePath(const std::string& db, const std::string& table) const {
+  return fs::JoinPath(fs::JoinPath(root_, db + ".db"), table);
+}
+
+Result<std::unique_ptr<Table>> Catalog::CreateTable(const std::string& identifier,
+                                                    paimon::TableSchema schema) const {
+  ARROW_ASSIGN_OR_RAISE(auto names, ParseIdentifier(identifier));
+  std::string path = TablePath(names.first, names.second);
+  if (schema.fields.empty()) return Status::Invalid("a table needs at least one column");
+  std::vector<std::string> seen;
+  int32_t id = 0;
+  for (auto& f : schema.fields) {
+    if (f.name.empty()) return Status::Invalid("empty column name");
+    if (std::find(seen.begin(), seen.end(), f.name) != seen.end()) {
+      return Status::Invalid("duplicate column '", f.name, "'");
+    }
+    seen.push_back(f.name);
+    f.id = id++;
+  }
+  // Nested ROW fields get ids after the top-level ones, as Paimon assigns them.
+  std::function<void(paimon::DataTypePtr&)> assign = [&](paimon::DataTypePtr& t) {
+    if (!t) return;
+    auto copy = std::make_shared<paimon::DataType>(*t);
+    for (auto& f : copy->fields) {
+      f.id = id++;
+      assign(f.type);
+    }
+    assign(copy->element);
+    assign(copy->key);
+    assign(copy->value);
+    t = copy;
+  };
+  for (auto& f : schema.fields) assign(f.type);
+  schema.highest_field_id = id - 1;
+  for (const auto& k : schema.partition_keys) {
+    if (schema.FieldIndex(k) < 0) return Status::Invalid("partition key '", k, "' is not a column");
+  }
+  for (const auto& k : schema.primary_keys) {
+    if (schema.FieldIndex(k) < 0) return Status::Invalid("primary key '", k, "' is not a column");
+  }
+  if (!schema.primary_keys.empty()) {
+    return Status::NotImplemented("primary-key tables are not supported yet");
+  }
+  int32_t buckets = schema.NumBuckets();
+  if (!schema.options.count("bucket")) schema.options["bucket"] = "-1";
+  if (buckets == 0 || buckets < -1) return Status::Invalid("bucket must be -1 or positive");
+  if (buckets > 0) {
+    auto keys = schema.BucketKeys();
+    if (keys.empty()) return Status::Invalid("a bucketed append table needs --bucket-key");
+    for (const auto& k : keys) {
+      int i = schema.FieldIndex(k);
+      if (i < 0) return Status::Invalid("bucket key '", k, "' is not a column");
+      if (schema.fields[i].type->IsNested()) {
+        return Status::Invalid("bucket key '", k, "' cannot be a nested type");
+      }
+    }
+  }
+  std::string format = schema.Option("file.format", "parquet");
+  if (format != "parquet") {
+    return Status::NotImplemented("millpond writes Parquet data files only (file.format=", format,
+                                  ")");
+  }
+  if (!schema.options.count("file.format")) schema.options["file.format"] = "parquet";
+  if (schema.Option("manifest.format", "avro") != "avro") {
+    return Status::NotImplemented("millpond writes Avro manifests only");
+  }
+  schema.id = 0;
+  schema.time_millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  SchemaManager schemas(fs_, path);
+  ARROW_ASSIGN_OR_RAISE(auto ids, schemas.ListIds());
+  if (!ids.empty()) return Status::AlreadyExists("table ", identifier, " already exists");
+  ARROW_ASSIGN_OR_RAISE(bool created, schemas.TryCommit(schema));
+  if (!created) return Status::AlreadyExists("table ", identifier, " already exists");
+  return std::make_unique<Table>(fs_, path, identifier);
+}
+
+Result<std::unique_ptr<Table>> Catalog::GetTable(const std::string& identifier) const {
+  ARROW_ASSIGN_OR_RAISE(auto names, ParseIdentifier(identifier));
+  std::string path = TablePath(names.first, names.second);
+  SchemaManager schemas(fs_, path);
+  ARROW_ASSIGN_OR_RAISE(auto ids, schemas.ListIds());
+  if (ids.empty()) return Status::KeyError("table ", identifier, " does not exist");
+  return std::make_unique<Table>(fs_, path, identifier);
+}
+
+}  // namespace millpond::table

@@ -1,0 +1,176 @@
+// ManifestIO: manifest files and lists on storage.
+#include "millpond/table/manifest_io.h"
+
+#include <random>
+#include <unordered_map>
+
+#include <arrow/array.h>
+#include <arrow/builder.h>
+#include <arrow/compute/api_aggregate.h>
+#include <arrow/scalar.h>
+
+#include "millpond/paimon/binary_row.h"
+
+namespace millpond::table {
+
+std::string NewUuid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  a = (a & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant
+  char buf[37];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xFFFF),
+                static_cast<unsigned>(a & 0xFFFF), static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
+  return buf;
+}
+
+std::string ManifestIO::ManifestPath(const std::string& name) const {
+  return fs::JoinPath(fs::JoinPath(table_path_, "manifest"), name);
+}
+
+Result<std::vector<paimon::ManifestFileMeta>> ManifestIO::ReadManifestList(
+    const std::string& name) const {
+  std::string path = ManifestPath(name);
+  auto bytes = fs_->ReadFile(path);
+  if (!bytes.ok()) return Status::IOError("manifest list ", path, " unreadable: ", bytes.status().message());
+  return paimon::DecodeManifestList(*bytes, path);
+}
+
+Result<std::vector<paimon::ManifestEntry>> ManifestIO::ReadManifest(const std::string& name) const {
+  std::string path = ManifestPath(name);
+  auto bytes = fs_->ReadFile(path);
+  if (!bytes.ok()) return Status::IOError("manifest ", path, " unreadable: ", bytes.status().message());
+  return paimon::DecodeManifestEntries(*bytes, path);
+}
+
+namespace {
+
+// Min and max over a set of serialized partition rows, as SimpleStats over the partition fields.
+Result<paimon::SimpleStats> PartitionStats(const std::vector<const std::string*>& rows,
+                                           const std::vector<paimon::DataTypePtr>& types) {
+  paimon::SimpleStats stats;
+  size_t n = types.size();
+  std::vector<std::shared_ptr<arrow::Scalar>> mins(n), maxs(n);
+  std::vector<int64_t> nulls(n, 0);
+  std::vector<std::vector<std::shared_ptr<arrow::Scalar>>> columns(n);
+  for (const std::string* row : rows) {
+    ARROW_ASSIGN_OR_RAISE(auto values, paimon::DeserializeBinaryRow(*row, types));
+    for (size_t i = 0; i < n && i < values.size(); ++i) columns[i].push_back(values[i]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    auto type = paimon::ToArrowType(*types[i]);
+    mins[i] = arrow::MakeNullScalar(type);
+    maxs[i] = arrow::MakeNullScalar(type);
+    if (columns[i].empty()) continue;
+    std::unique_ptr<arrow::ArrayBuilder> builder;
+    ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), type, &builder));
+    for (const auto& v : columns[i]) {
+      if (!v || !v->is_valid) {
+        ++nulls[i];
+        ARROW_RETURN_NOT_OK(builder->AppendNull());
+      } else {
+        ARROW_RETURN_NOT_OK(builder->AppendScalar(*v));
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto arr, builder->Finish());
+    auto mm = arrow::compute::MinMax(arr);
+    if (mm.ok()) {
+      const auto& st = mm->scalar_as<arrow::StructScalar>();
+      mins[i] = st.value[0];
+      maxs[i] = st.value[1];
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(stats.min_values, paimon::SerializeBinaryRow(mins, types));
+  ARROW_ASSIGN_OR_RAISE(stats.max_values, paimon::SerializeBinaryRow(maxs, types));
+  for (int64_t c : nulls) stats.null_counts.push_back(c);
+  return stats;
+}
+
+}  // namespace
+
+Result<paimon::ManifestFileMeta> ManifestIO::WriteManifest(
+    const std::vector<paimon::ManifestEntry>& entries, int64_t schema_id) const {
+  paimon::ManifestFileMeta meta;
+  meta.file_name = "manifest-" + NewUuid() + "-0";
+  ARROW_ASSIGN_OR_RAISE(auto bytes, paimon::EncodeManifestEntries(entries, codec_));
+  ARROW_RETURN_NOT_OK(fs_->WriteFile(ManifestPath(meta.file_name), bytes));
+  meta.file_size = static_cast<int64_t>(bytes.size());
+  meta.schema_id = schema_id;
+  std::vector<const std::string*> partitions;
+  for (const auto& e : entries) {
+    if (e.kind == paimon::FileKind::kAdd) {
+      ++meta.num_added_files;
+    } else {
+      ++meta.num_deleted_files;
+    }
+    partitions.push_back(&e.partition);
+    meta.min_bucket = meta.min_bucket ? std::min(*meta.min_bucket, e.bucket) : e.bucket;
+    meta.max_bucket = meta.max_bucket ? std::max(*meta.max_bucket, e.bucket) : e.bucket;
+    meta.min_level = meta.min_level ? std::min(*meta.min_level, e.file.level) : e.file.level;
+    meta.max_level = meta.max_level ? std::max(*meta.max_level, e.file.level) : e.file.level;
+    meta.schema_id = std::max(meta.schema_id, e.file.schema_id);
+  }
+  ARROW_ASSIGN_OR_RAISE(meta.partition_stats, PartitionStats(partitions, partition_types_));
+  return meta;
+}
+
+Result<std::pair<std::string, int64_t>> ManifestIO::WriteManifestList(
+    const std::vector<paimon::ManifestFileMeta>& metas) const {
+  std::string name = "manifest-list-" + NewUuid() + "-0";
+  ARROW_ASSIGN_OR_RAISE(auto bytes, paimon::EncodeManifestList(metas, codec_));
+  ARROW_RETURN_NOT_OK(fs_->WriteFile(ManifestPath(name), bytes));
+  return std::make_pair(name, static_cast<int64_t>(bytes.size()));
+}
+
+Result<std::vector<paimon::ManifestFileMeta>> ManifestIO::DataManifests(
+    const paimon::Snapshot& s) const {
+  ARROW_ASSIGN_OR_RAISE(auto metas, ReadManifestList(s.base_manifest_list));
+  ARROW_ASSIGN_OR_RAISE(auto delta, ReadManifestList(s.delta_manifest_list));
+  metas.insert(metas.end(), delta.begin(), delta.end());
+  return metas;
+}
+
+Result<std::vector<paimon::ManifestEntry>> ManifestIO::LiveEntries(const paimon::Snapshot& s) const {
+  ARROW_ASSIGN_OR_RAISE(auto metas, DataManifests(s));
+  std::vector<paimon::ManifestEntry> all;
+  for (const auto& m : metas) {
+    ARROW_ASSIGN_OR_RAISE(auto entries, ReadManifest(m.file_name));
+    for (auto& e : entries) all.push_back(std::move(e));
+  }
+  auto merged = MergeEntries(std::move(all));
+  std::vector<paimon::ManifestEntry> live;
+  for (auto& e : merged) {
+    if (e.kind == paimon::FileKind::kAdd) live.push_back(std::move(e));
+  }
+  return live;
+}
+
+std::vector<paimon::ManifestEntry> ManifestIO::MergeEntries(
+    std::vector<paimon::ManifestEntry> entries) {
+  auto key = [](const paimon::ManifestEntry& e) {
+    return e.partition + '\x01' + std::to_string(e.bucket) + '\x01' + e.file.file_name;
+  };
+  std::unordered_map<std::string, size_t> index;
+  std::vector<bool> keep(entries.size(), true);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    std::string k = key(entries[i]);
+    auto it = index.find(k);
+    if (entries[i].kind == paimon::FileKind::kAdd) {
+      index[k] = i;
+    } else if (it != index.end() && keep[it->second]) {
+      keep[it->second] = false;  // the DELETE cancels an ADD seen here
+      keep[i] = false;
+      index.erase(it);
+    }
+  }
+  std::vector<paimon::ManifestEntry> out;
+  out.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (keep[i]) out.push_back(std::move(entries[i]));
+  }
+  return out;
+}
+
+}  // namespace millpond::table

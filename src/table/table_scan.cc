@@ -1,0 +1,325 @@
+// TableScan: planning with pruning, schema-evolution-aware reading.
+#include "millpond/table/table_scan.h"
+
+#include <algorithm>
+#include <future>
+#include <thread>
+
+#include <arrow/array.h>
+#include <arrow/compute/cast.h>
+#include <arrow/record_batch.h>
+#include <arrow/scalar.h>
+#include <arrow/table.h>
+
+#include "millpond/paimon/binary_row.h"
+#include "millpond/paimon/data_file.h"
+#include "millpond/paimon/partition.h"
+#include "millpond/table/file_store_commit.h"
+#include "millpond/table/manifest_io.h"
+#include "millpond/table/schema_manager.h"
+#include "millpond/table/snapshot_manager.h"
+
+namespace millpond::table {
+
+Result<std::unique_ptr<TableScan>> TableScan::Make(std::shared_ptr<fs::FileSystem> fs,
+                                                   std::string table_path, ScanOptions options) {
+  auto scan = std::unique_ptr<TableScan>(new TableScan());
+  scan->fs_ = std::move(fs);
+  scan->table_path_ = std::move(table_path);
+  scan->options_ = std::move(options);
+  SnapshotManager snapshots(scan->fs_, scan->table_path_);
+  SchemaManager schemas(scan->fs_, scan->table_path_);
+  const auto& o = scan->options_;
+  int selectors = o.snapshot_id.has_value() + o.tag.has_value() + o.as_of_millis.has_value();
+  if (selectors > 1) return Status::Invalid("give at most one of --snapshot, --tag, --as-of");
+  if (o.snapshot_id) {
+    ARROW_ASSIGN_OR_RAISE(auto s, snapshots.ReadSnapshot(*o.snapshot_id));
+    scan->plan_.snapshot = std::move(s);
+  } else if (o.tag) {
+    ARROW_ASSIGN_OR_RAISE(auto s, snapshots.ReadTag(*o.tag));
+    scan->plan_.snapshot = std::move(s);
+  } else if (o.as_of_millis) {
+    ARROW_ASSIGN_OR_RAISE(auto s, snapshots.SnapshotAsOf(*o.as_of_millis));
+    scan->plan_.snapshot = std::move(s);
+  } else {
+    ARROW_ASSIGN_OR_RAISE(auto latest, snapshots.LatestSnapshotId());
+    if (latest) {
+      ARROW_ASSIGN_OR_RAISE(auto s, snapshots.ReadSnapshot(*latest));
+      scan->plan_.snapshot = std::move(s);
+    }
+  }
+  if (scan->plan_.snapshot && !o.snapshot_id && !o.tag && !o.as_of_millis) {
+    // Reading the latest state: use the newest schema (it may be newer than the snapshot's).
+    ARROW_ASSIGN_OR_RAISE(scan->schema_, schemas.Latest());
+  } else if (scan->plan_.snapshot) {
+    ARROW_ASSIGN_OR_RAISE(scan->schema_, schemas.Read(scan->plan_.snapshot->schema_id));
+  } else {
+    ARROW_ASSIGN_OR_RAISE(scan->schema_, schemas.Latest());
+  }
+  scan->schemas_[scan->schema_.id] = scan->schema_;
+
+  const auto& fields = scan->schema_.fields;
+  if (o.columns.empty()) {
+    for (size_t i = 0; i < fields.size(); ++i) scan->output_fields_.push_back(static_cast<int>(i));
+  } else {
+    for (const auto& c : o.columns) {
+      int i = scan->schema_.FieldIndex(c);
+      if (i < 0) {
+        std::string names;
+        for (const auto& f : fields) names += (names.empty() ? "" : ", ") + f.name;
+        return Status::Invalid("--columns: unknown column '", c, "' (columns: ", names, ")");
+      }
+      scan->output_fields_.push_back(i);
+    }
+  }
+  scan->read_fields_ = scan->output_fields_;
+  auto full_schema = paimon::ToArrowSchema(fields);
+  if (!o.where.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto pred, ParseAndBindPredicate(o.where, *full_schema));
+    for (const auto& c : ReferencedColumns(pred)) {
+      int i = scan->schema_.FieldIndex(c);
+      if (i >= 0 && std::find(scan->read_fields_.begin(), scan->read_fields_.end(), i) ==
+                        scan->read_fields_.end()) {
+        scan->read_fields_.push_back(i);
+      }
+    }
+    scan->predicate_ = std::move(pred);
+  }
+  arrow::FieldVector out;
+  for (int i : scan->output_fields_) out.push_back(full_schema->field(i));
+  scan->output_schema_ = arrow::schema(out);
+  ARROW_RETURN_NOT_OK(scan->Plan());
+  return scan;
+}
+
+Result<const paimon::TableSchema*> TableScan::SchemaOf(int64_t id) const {
+  auto it = schemas_.find(id);
+  if (it != schemas_.end()) return &it->second;
+  return Status::IOError("schema ", id, " not loaded");
+}
+
+Status TableScan::Plan() {
+  if (!plan_.snapshot) return Status::OK();
+  auto partition_types = PartitionTypes(schema_);
+  ManifestIO manifests(fs_, table_path_, paimon::AvroCodec::kZstd, partition_types);
+  ARROW_ASSIGN_OR_RAISE(auto live, manifests.LiveEntries(*plan_.snapshot));
+  plan_.total_files = static_cast<int64_t>(live.size());
+  SchemaManager schemas(fs_, table_path_);
+  for (const auto& e : live) {
+    if (!schemas_.count(e.file.schema_id)) {
+      ARROW_ASSIGN_OR_RAISE(auto s, schemas.Read(e.file.schema_id));
+      schemas_[s.id] = std::move(s);
+    }
+  }
+  for (auto& e : live) {
+    if (!predicate_ || FileMayMatch(e)) plan_.files.push_back(std::move(e));
+  }
+  return Status::OK();
+}
+
+bool TableScan::FileMayMatch(const paimon::ManifestEntry& e) const {
+  // Partition values: constant columns.
+  std::map<std::string, ColumnStats> known;
+  auto partition_types = PartitionTypes(schema_);
+  if (!partition_types.empty()) {
+    auto values = paimon::DeserializeBinaryRow(e.partition, partition_types);
+    if (values.ok()) {
+      for (size_t i = 0; i < schema_.partition_keys.size() && i < values->size(); ++i) {
+        known[schema_.partition_keys[i]] = ColumnStats::Constant((*values)[i]);
+      }
+    }
+  }
+  // Value statistics, in the file's own schema, mapped by field id.
+  auto file_schema_r = SchemaOf(e.file.schema_id);
+  if (file_schema_r.ok()) {
+    const paimon::TableSchema& fs = **file_schema_r;
+    std::vector<const paimon::DataField*> stat_fields;
+    if (e.file.value_stats_cols) {
+      for (const auto& name : *e.file.value_stats_cols) {
+        int i = fs.FieldIndex(name);
+        stat_fields.push_back(i >= 0 ? &fs.fields[i] : nullptr);
+      }
+    } else {
+      for (const auto& f : fs.fields) stat_fields.push_back(&f);
+    }
+    std::vector<paimon::DataTypePtr> types;
+    bool ok = true;
+    for (const auto* f : stat_fields) {
+      if (!f) {
+        ok = false;
+        break;
+      }
+      types.push_back(f->type);
+    }
+    if (ok && !e.file.value_stats.min_values.empty()) {
+      auto mins = paimon::DeserializeBinaryRow(e.file.value_stats.min_values, types);
+      auto maxs = paimon::DeserializeBinaryRow(e.file.value_stats.max_values, types);
+      if (mins.ok() && maxs.ok()) {
+        for (size_t i = 0; i < stat_fields.size() && i < mins->size() && i < maxs->size(); ++i) {
+          int cur = schema_.FieldIndexById(stat_fields[i]->id);
+          if (cur < 0) continue;
+          const auto& cf = schema_.fields[cur];
+          if (cf.type->ToString() != stat_fields[i]->type->ToString()) continue;  // type changed
+          if (known.count(cf.name)) continue;
+          ColumnStats cs;
+          if ((*mins)[i] && (*mins)[i]->is_valid) cs.min = (*mins)[i];
+          if ((*maxs)[i] && (*maxs)[i]->is_valid) cs.max = (*maxs)[i];
+          if (e.file.value_stats.null_counts_present &&
+              i < e.file.value_stats.null_counts.size()) {
+            cs.null_count = e.file.value_stats.null_counts[i];
+          }
+          cs.row_count = e.file.row_count;
+          known[cf.name] = std::move(cs);
+        }
+      }
+    }
+  }
+  StatsView view = [&](const std::string& column) -> std::optional<ColumnStats> {
+    auto it = known.find(column);
+    if (it == known.end()) return std::nullopt;
+    return it->second;
+  };
+  return MayMatch(*predicate_, view);
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> TableScan::ReadFile(
+    const paimon::ManifestEntry& e) const {
+  ARROW_ASSIGN_OR_RAISE(const paimon::TableSchema* file_schema, SchemaOf(e.file.schema_id));
+  std::string path;
+  if (e.file.external_path) {
+    path = *e.file.external_path;
+    auto pos = path.find("://");
+    if (pos != std::string::npos && path.compare(0, pos, "file") == 0) path = path.substr(pos + 3);
+  } else {
+    auto partition_types = PartitionTypes(schema_);
+    std::vector<std::shared_ptr<arrow::Scalar>> pvalues;
+    if (!partition_types.empty()) {
+      ARROW_ASSIGN_OR_RAISE(pvalues, paimon::DeserializeBinaryRow(e.partition, partition_types));
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        std::string ppath,
+        paimon::PartitionPath(schema_.partition_keys, pvalues, partition_types,
+                              schema_.Option("partition.default-name",
+                                             paimon::kDefaultPartitionName)));
+    path = fs::JoinPath(table_path_, ppath + "bucket-" + std::to_string(e.bucket) + "/" +
+                                         e.file.file_name);
+  }
+  std::string format = paimon::FormatFromFileName(e.file.file_name);
+  if (format.empty()) format = file_schema->Option("file.format", "parquet");
+  // The file's column for each field we read, found by field id.
+  std::vector<std::string> file_columns;
+  std::vector<const paimon::DataField*> file_fields;
+  for (int i : read_fields_) {
+    int fi = file_schema->FieldIndexById(schema_.fields[i].id);
+    file_fields.push_back(fi >= 0 ? &file_schema->fields[fi] : nullptr);
+    if (fi >= 0) file_columns.push_back(file_schema->fields[fi].name);
+  }
+  std::shared_ptr<arrow::Table> table;
+  if (file_columns.empty()) {
+    // No column of this file is read (e.g. only newly added columns): rows still count.
+    table = nullptr;
+  } else {
+    ARROW_ASSIGN_OR_RAISE(table, paimon::ReadDataFile(*fs_, path, format, file_columns));
+    ARROW_ASSIGN_OR_RAISE(table, table->CombineChunks());
+    if (table->num_rows() != e.file.row_count) {
+      return Status::IOError("data file ", path, " has ", table->num_rows(),
+                             " rows but the manifest says ", e.file.row_count);
+    }
+  }
+  int64_t rows = e.file.row_count;
+  arrow::ArrayVector columns;
+  arrow::FieldVector fields;
+  auto full = paimon::ToArrowSchema(schema_.fields);
+  for (size_t k = 0; k < read_fields_.size(); ++k) {
+    const auto& target_field = full->field(read_fields_[k]);
+    std::shared_ptr<arrow::Array> col;
+    if (file_fields[k] && table) {
+      auto chunked = table->GetColumnByName(file_fields[k]->name);
+      if (chunked && chunked->num_chunks() == 1) col = chunked->chunk(0);
+      if (chunked && chunked->num_chunks() == 0) {
+        ARROW_ASSIGN_OR_RAISE(col, arrow::MakeEmptyArray(chunked->type()));
+      }
+    }
+    if (!col) {
+      ARROW_ASSIGN_OR_RAISE(col, arrow::MakeArrayOfNull(target_field->type(), rows));
+    } else if (!col->type()->Equals(*target_field->type())) {
+      auto cast = arrow::compute::Cast(*col, target_field->type());
+      if (!cast.ok()) {
+        return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
+                               " cannot be read as ", target_field->type()->ToString(), ": ",
+                               cast.status().message());
+      }
+      col = *cast;
+    }
+    columns.push_back(col);
+    fields.push_back(target_field->WithNullable(true));
+  }
+  auto batch = arrow::RecordBatch::Make(arrow::schema(fields), rows, columns);
+  if (predicate_) {
+    ARROW_ASSIGN_OR_RAISE(batch, Filter(*predicate_, batch));
+  }
+  if (read_fields_.size() != output_fields_.size()) {
+    std::vector<int> keep;
+    for (size_t k = 0; k < output_fields_.size(); ++k) keep.push_back(static_cast<int>(k));
+    ARROW_ASSIGN_OR_RAISE(batch, batch->SelectColumns(keep));
+  }
+  return batch;
+}
+
+Status TableScan::Read(
+    const std::function<Status(const std::shared_ptr<arrow::RecordBatch>&)>& sink) const {
+  int64_t produced = 0;
+  const int64_t limit = options_.limit;
+  const size_t n = plan_.files.size();
+  const size_t window = std::max<size_t>(2, std::thread::hardware_concurrency());
+  std::vector<std::future<Result<std::shared_ptr<arrow::RecordBatch>>>> pending;
+  size_t next = 0;
+  auto launch = [&] {
+    while (next < n && pending.size() < window) {
+      const auto* e = &plan_.files[next++];
+      pending.push_back(std::async(std::launch::async, [this, e] { return ReadFile(*e); }));
+    }
+  };
+  launch();
+  size_t head = 0;
+  while (head < pending.size()) {
+    auto r = pending[head].get();
+    ++head;
+    if (!r.ok()) {
+      for (size_t i = head; i < pending.size(); ++i) pending[i].wait();
+      return r.status();
+    }
+    auto batch = *r;
+    if (limit >= 0 && produced + batch->num_rows() > limit) {
+      batch = batch->Slice(0, limit - produced);
+    }
+    if (batch->num_rows() > 0) {
+      auto cast_schema = output_schema_;
+      auto out = arrow::RecordBatch::Make(cast_schema, batch->num_rows(), batch->columns());
+      ARROW_RETURN_NOT_OK(sink(out));
+      produced += batch->num_rows();
+    }
+    if (limit >= 0 && produced >= limit) {
+      for (size_t i = head; i < pending.size(); ++i) pending[i].wait();
+      return Status::OK();
+    }
+    // Keep the window full: drop finished futures from the front.
+    if (head == pending.size() || pending.size() - head < window) {
+      pending.erase(pending.begin(), pending.begin() + static_cast<long>(head));
+      head = 0;
+      launch();
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<arrow::Table>> TableScan::ReadAll() const {
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  ARROW_RETURN_NOT_OK(Read([&](const std::shared_ptr<arrow::RecordBatch>& b) {
+    batches.push_back(b);
+    return Status::OK();
+  }));
+  return arrow::Table::FromRecordBatches(output_schema_, batches);
+}
+
+}  // namespace millpond::table
