@@ -1,8 +1,484 @@
-// millpond command line entry point.
-#include <arrow/compute/initialize.h>
+// millpond: the command line over a local or S3 warehouse of Paimon tables.
+// Contract (DESIGN.md): `millpond [--warehouse URI] <command>`; every failure exits non-zero with
+// one line naming what was wrong.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <arrow/compute/initialize.h>
+#include <arrow/record_batch.h>
+#include <arrow/table.h>
+
+#include "data_io.h"
+#include "millpond/paimon/schema.h"
+#include "millpond/paimon/types.h"
+#include "millpond/table/catalog.h"
+
+namespace mp = millpond;
+using mp::Result;
+using mp::Status;
+
+namespace {
+
+struct Globals {
+  std::string warehouse;
+};
+
+// "a INT, b DECIMAL(10, 2) NOT NULL, c MAP<STRING, INT>" -> fields (split at top-level commas).
+Result<std::vector<mp::paimon::DataField>> ParseSchemaSpec(const std::string& spec) {
+  std::vector<std::string> parts;
+  std::string cur;
+  int depth = 0;
+  for (char c : spec) {
+    if (c == '<' || c == '(') ++depth;
+    if (c == '>' || c == ')') --depth;
+    if (c == ',' && depth == 0) {
+      parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  std::vector<mp::paimon::DataField> fields;
+  for (auto& p : parts) {
+    size_t b = p.find_first_not_of(" \t\n");
+    if (b == std::string::npos) continue;
+    p = p.substr(b);
+    std::string name;
+    size_t i = 0;
+    if (p[0] == '`' || p[0] == '"') {
+      size_t e = p.find(p[0], 1);
+      if (e == std::string::npos) return Status::Invalid("--schema: unterminated quoted name in '", p, "'");
+      name = p.substr(1, e - 1);
+      i = e + 1;
+    } else {
+      while (i < p.size() && !std::isspace(static_cast<unsigned char>(p[i]))) ++i;
+      name = p.substr(0, i);
+    }
+    std::string type_text = p.substr(i);
+    if (type_text.find_first_not_of(" \t\n") == std::string::npos) {
+      return Status::Invalid("--schema: column '", name, "' has no type");
+    }
+    auto type = mp::paimon::ParseDataType(type_text);
+    if (!type.ok()) return Status::Invalid("--schema: column '", name, "': ", type.status().message());
+    mp::paimon::DataField f;
+    f.name = name;
+    f.type = *type;
+    fields.push_back(std::move(f));
+  }
+  if (fields.empty()) return Status::Invalid("--schema: no columns given");
+  return fields;
+}
+
+Result<std::pair<std::string, std::string>> SplitKeyValue(const std::string& kv, const char* what) {
+  auto eq = kv.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return Status::Invalid(what, " expects KEY=VALUE, got '", kv, "'");
+  }
+  return std::make_pair(kv.substr(0, eq), kv.substr(eq + 1));
+}
+
+std::string FormatTime(int64_t millis) {
+  std::time_t t = static_cast<std::time_t>(millis / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  char out[80];
+  std::snprintf(out, sizeof(out), "%s.%03d", buf, static_cast<int>(millis % 1000));
+  return out;
+}
+
+// "2024-05-01 10:00:00[.fff]" (local time), with 'T' or a trailing 'Z' (UTC), or epoch millis.
+Result<int64_t> ParseTime(const std::string& text) {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), ::isdigit)) return std::stoll(text);
+  std::string s = text;
+  bool utc = false;
+  if (!s.empty() && (s.back() == 'Z' || s.back() == 'z')) {
+    utc = true;
+    s.pop_back();
+  }
+  for (auto& c : s) {
+    if (c == 'T') c = ' ';
+  }
+  std::tm tm{};
+  int millis = 0;
+  const char* rest = strptime(s.c_str(), "%Y-%m-%d %H:%M:%S", &tm);
+  if (!rest) {
+    tm = {};
+    rest = strptime(s.c_str(), "%Y-%m-%d", &tm);
+  }
+  if (!rest) return Status::Invalid("--as-of: cannot read time '", text, "' (use 'YYYY-MM-DD HH:MM:SS' or epoch millis)");
+  if (*rest == '.') {
+    std::string frac = std::string(rest + 1).substr(0, 3);
+    while (frac.size() < 3) frac += '0';
+    millis = std::stoi(frac);
+  }
+  tm.tm_isdst = -1;
+  std::time_t t = utc ? timegm(&tm) : mktime(&tm);
+  return static_cast<int64_t>(t) * 1000 + millis;
+}
+
+class Progress {
+ public:
+  explicit Progress(const char* what) : what_(what), tty_(isatty(STDERR_FILENO)) {}
+  void Update(int64_t rows) {
+    if (!tty_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    std::fprintf(stderr, "\r%s %lld rows (%.0f rows/s)   ", what_, static_cast<long long>(rows),
+                 secs > 0 ? rows / secs : 0.0);
+  }
+  void Done() {
+    if (tty_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  const char* what_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_{};
+};
+
+Result<std::unique_ptr<mp::table::Catalog>> OpenCatalog(const Globals& g, bool create) {
+  return mp::table::Catalog::Open(g.warehouse, create);
+}
+
+Status CmdTables(const Globals& g, const std::string& db) {
+  ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, false));
+  if (db.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto dbs, catalog->ListDatabases());
+    for (const auto& d : dbs) {
+      ARROW_ASSIGN_OR_RAISE(auto tables, catalog->ListTables(d));
+      for (const auto& t : tables) std::cout << d << "." << t << "\n";
+    }
+    return Status::OK();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto tables, catalog->ListTables(db));
+  for (const auto& t : tables) std::cout << db << "." << t << "\n";
+  return Status::OK();
+}
+
+struct CreateArgs {
+  std::string table, schema, partition, bucket_key, primary_key;
+  int bucket = -1;
+  std::vector<std::string> options;
+};
+
+Status CmdCreate(const Globals& g, const CreateArgs& a) {
+  ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, true));
+  mp::paimon::TableSchema schema;
+  ARROW_ASSIGN_OR_RAISE(schema.fields, ParseSchemaSpec(a.schema));
+  schema.partition_keys = mp::paimon::SplitNames(a.partition);
+  schema.primary_keys = mp::paimon::SplitNames(a.primary_key);
+  for (const auto& kv : a.options) {
+    ARROW_ASSIGN_OR_RAISE(auto p, SplitKeyValue(kv, "--option"));
+    schema.options[p.first] = p.second;
+  }
+  schema.options["bucket"] = std::to_string(a.bucket);
+  if (!a.bucket_key.empty()) schema.options["bucket-key"] = a.bucket_key;
+  ARROW_ASSIGN_OR_RAISE(auto table, catalog->CreateTable(a.table, std::move(schema)));
+  std::cout << "created " << a.table << "\n";
+  return Status::OK();
+}
+
+Status CmdSchema(const Globals& g, const std::string& id) {
+  ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, false));
+  ARROW_ASSIGN_OR_RAISE(auto table, catalog->GetTable(id));
+  ARROW_ASSIGN_OR_RAISE(auto schema, table->LatestSchema());
+  std::cout << "table " << id << " (schema " << schema.id << ")\n";
+  for (const auto& f : schema.fields) {
+    std::cout << "  " << f.name << " " << f.type->ToString() << "\n";
+  }
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  if (!schema.partition_keys.empty()) std::cout << "partition keys: " << join(schema.partition_keys) << "\n";
+  if (!schema.primary_keys.empty()) std::cout << "primary keys: " << join(schema.primary_keys) << "\n";
+  std::cout << "options:\n";
+  for (const auto& [k, v] : schema.options) std::cout << "  " << k << " = " << v << "\n";
+  return Status::OK();
+}
+
+Status CmdWrite(const Globals& g, const std::string& id, const std::string& input,
+                const std::string& format) {
+  ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, false));
+  ARROW_ASSIGN_OR_RAISE(auto table, catalog->GetTable(id));
+  ARROW_ASSIGN_OR_RAISE(auto fmt, mp::cli::InputFormat(input, format));
+  ARROW_ASSIGN_OR_RAISE(auto writer, table->NewWriter());
+  Progress progress("writing");
+  Status st = mp::cli::ReadInput(input, fmt, [&](const std::shared_ptr<arrow::RecordBatch>& b) {
+    ARROW_RETURN_NOT_OK(writer->Write(b));
+    progress.Update(writer->rows_written());
+    return Status::OK();
+  });
+  progress.Done();
+  if (!st.ok()) {
+    writer->Abort();
+    return st;
+  }
+  auto entries = writer->PrepareCommit();
+  if (!entries.ok()) {
+    writer->Abort();
+    return entries.status();
+  }
+  ARROW_ASSIGN_OR_RAISE(int64_t id_committed, table->Commit(*entries));
+  std::cout << "wrote " << writer->rows_written() << " rows in " << entries->size()
+            << " files; snapshot " << id_committed << "\n";
+  return Status::OK();
+}
+
+struct ScanArgs {
+  std::string table, columns, where, tag, as_of, format = "csv", output;
+  int64_t snapshot = -1;
+  int64_t limit = -1;
+};
+
+Status CmdScan(const Globals& g, const ScanArgs& a) {
+  ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, false));
+  ARROW_ASSIGN_OR_RAISE(auto table, catalog->GetTable(a.table));
+  mp::table::ScanOptions o;
+  o.columns = mp::paimon::SplitNames(a.columns);
+  o.where = a.where;
+  if (a.snapshot >= 0) o.snapshot_id = a.snapshot;
+  if (!a.tag.empty()) o.tag = a.tag;
+  if (!a.as_of.empty()) {
+    ARROW_ASSIGN_OR_RAISE(o.as_of_millis, ParseTime(a.as_of));
+  }
+  o.limit = a.limit;
+  ARROW_ASSIGN_OR_RAISE(auto scan, table->NewScan(o));
+  ARROW_ASSIGN_OR_RAISE(auto out, mp::cli::OutputWriter::Open(a.output, a.format, scan->output_schema()));
+  ARROW_RETURN_NOT_OK(scan->Read([&](const std::shared_ptr<arrow::RecordBatch>& b) { return out->Write(b); }));
+  return out->Close();
+}
+
+Status CmdSnapshots(const Globals& g, const std::string& id) {
+  ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, false));
+  ARROW_ASSIGN_OR_RAISE(auto table, catalog->GetTable(id));
+  auto snaps = table->snapshots();
+  ARROW_ASSIGN_OR_RAISE(auto ids, snaps.ListSnapshotIds());
+  std::printf("%-6s %-7s %-10s %-23s %12s %12s\n", "id", "schema", "kind", "committed", "total rows",
+              "delta rows");
+  for (int64_t i : ids) {
+    ARROW_ASSIGN_OR_RAISE(auto s, snaps.ReadSnapshot(i));
+    std::printf("%-6lld %-7lld %-10s %-23s %12lld %12lld\n", static_cast<long long>(s.id),
+                static_cast<long long>(s.schema_id), s.commit_kind.c_str(),
+                FormatTime(s.time_millis).c_str(),
+                static_cast<long long>(s.total_record_count.value_or(-1)),
+                static_cast<long long>(s.delta_record_count.value_or(-1)));
+  }
+  return Status::OK();
+}
+
+Status CmdTag(const Globals& g, const std::string& action, const std::string& id,
+              const std::string& name, int64_t snapshot) {
+  ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, false));
+  ARROW_ASSIGN_OR_RAISE(auto table, catalog->GetTable(id));
+  auto snaps = table->snapshots();
+  if (action == "list") {
+    ARROW_ASSIGN_OR_RAISE(auto tags, snaps.ListTags());
+    for (const auto& t : tags) {
+      ARROW_ASSIGN_OR_RAISE(auto s, snaps.ReadTag(t));
+      std::cout << t << "\tsnapshot " << s.id << "\t" << FormatTime(s.time_millis) << "\n";
+    }
+    return Status::OK();
+  }
+  if (name.empty()) return Status::Invalid("tag ", action, " needs a tag name");
+  if (action == "create") {
+    if (snapshot < 0) {
+      ARROW_ASSIGN_OR_RAISE(auto latest, snaps.LatestSnapshotId());
+      if (!latest) return Status::Invalid("table ", id, " has no snapshot to tag");
+      snapshot = *latest;
+    }
+    ARROW_RETURN_NOT_OK(snaps.CreateTag(name, snapshot));
+    std::cout << "tag " << name << " -> snapshot " << snapshot << "\n";
+    return Status::OK();
+  }
+  ARROW_RETURN_NOT_OK(snaps.DeleteTag(name));
+  std::cout << "deleted tag " << name << "\n";
+  return Status::OK();
+}
+
+struct AlterArgs {
+  std::string table;
+  std::vector<std::string> add, rename, drop, type, set, unset;
+};
+
+Status CmdAlter(const Globals& g, const AlterArgs& a) {
+  using mp::table::SchemaChange;
+  ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, false));
+  ARROW_ASSIGN_OR_RAISE(auto table, catalog->GetTable(a.table));
+  std::vector<SchemaChange> changes;
+  for (const auto& spec : a.add) {
+    ARROW_ASSIGN_OR_RAISE(auto fields, ParseSchemaSpec(spec));
+    for (auto& f : fields) changes.push_back({SchemaChange::Kind::kAddColumn, f.name, "", f.type, ""});
+  }
+  for (const auto& r : a.rename) {
+    ARROW_ASSIGN_OR_RAISE(auto p, SplitKeyValue(r, "--rename-column"));
+    changes.push_back({SchemaChange::Kind::kRenameColumn, p.first, p.second, nullptr, ""});
+  }
+  for (const auto& d : a.drop) changes.push_back({SchemaChange::Kind::kDropColumn, d, "", nullptr, ""});
+  for (const auto& spec : a.type) {
+    ARROW_ASSIGN_OR_RAISE(auto fields, ParseSchemaSpec(spec));
+    for (auto& f : fields) {
+      changes.push_back({SchemaChange::Kind::kUpdateColumnType, f.name, "", f.type, ""});
+    }
+  }
+  for (const auto& kv : a.set) {
+    ARROW_ASSIGN_OR_RAISE(auto p, SplitKeyValue(kv, "--set"));
+    changes.push_back({SchemaChange::Kind::kSetOption, p.first, "", nullptr, p.second});
+  }
+  for (const auto& k : a.unset) changes.push_back({SchemaChange::Kind::kRemoveOption, k, "", nullptr, ""});
+  if (changes.empty()) return Status::Invalid("alter: nothing to change (see millpond alter --help)");
+  ARROW_ASSIGN_OR_RAISE(auto s, table->schemas().Alter(changes));
+  std::cout << "altered " << a.table << "; schema " << s.id << "\n";
+  return Status::OK();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  (void)arrow::compute::Initialize();
-  std::cout << "millpond\n";
+  if (auto st = arrow::compute::Initialize(); !st.ok()) {
+    std::fprintf(stderr, "millpond: error: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  Globals g;
+  const char* env = std::getenv("MILLPOND_WAREHOUSE");
+  g.warehouse = env && *env ? env : "./warehouse";
+
+  CLI::App app{
+      "millpond: a multimodal data lake for manufacturing. Tables are Apache Paimon tables in a\n"
+      "warehouse folder (or S3), readable by Paimon Java, pypaimon, Spark and Flink.\n"
+      "Example: millpond --warehouse ./wh scan plant.readings --where \"line = 'L1'\" --limit 10"};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--warehouse,-w", g.warehouse,
+                 "Warehouse URI (folder, file:// or s3://); default $MILLPOND_WAREHOUSE or ./warehouse");
+  app.require_subcommand(1);
+
+  std::string db;
+  auto* tables = app.add_subcommand("tables", "List tables (of one database, or all).\n"
+                                              "Example: millpond tables plant");
+  tables->add_option("DB", db, "Database");
+
+  auto* table_cmd = app.add_subcommand("table", "Manage tables.");
+  table_cmd->require_subcommand(1);
+  CreateArgs ca;
+  auto* create = table_cmd->add_subcommand(
+      "create",
+      "Create an append table.\n"
+      "Example: millpond table create plant.readings --schema 'ts TIMESTAMP(3), line STRING, "
+      "value DOUBLE' --partition line --bucket 4 --bucket-key sensor");
+  create->add_option("TABLE", ca.table, "DB.TABLE")->required();
+  create->add_option("--schema", ca.schema, "Columns: 'name TYPE [NOT NULL], ...'")->required();
+  create->add_option("--partition", ca.partition, "Partition columns, comma-separated");
+  create->add_option("--bucket", ca.bucket, "Fixed bucket count (-1: bucket-unaware)");
+  create->add_option("--bucket-key", ca.bucket_key, "Bucket key columns, comma-separated");
+  create->add_option("--primary-key", ca.primary_key, "Primary key columns (not supported yet)");
+  create->add_option("--option", ca.options, "Table option KEY=VALUE (repeatable)");
+
+  std::string schema_table;
+  auto* schema_cmd = app.add_subcommand("schema", "Print a table's schema.\n"
+                                                  "Example: millpond schema plant.readings");
+  schema_cmd->add_option("TABLE", schema_table, "DB.TABLE")->required();
+
+  std::string write_table, write_input, write_format;
+  auto* write = app.add_subcommand(
+      "write", "Append rows from a CSV, JSON Lines or Parquet file as one snapshot.\n"
+               "Example: millpond write plant.readings --input day1.parquet");
+  write->add_option("TABLE", write_table, "DB.TABLE")->required();
+  write->add_option("--input,-i", write_input, "Input file")->required();
+  write->add_option("--format", write_format, "csv|jsonl|parquet (default: from the extension)");
+
+  ScanArgs sa;
+  auto* scan = app.add_subcommand(
+      "scan", "Read rows, optionally filtered, projected and as of a snapshot, tag or time.\n"
+              "Example: millpond scan plant.readings --columns ts,value --where \"value > 80 AND "
+              "line IN ('L1','L2')\" --tag eod --format jsonl");
+  scan->add_option("TABLE", sa.table, "DB.TABLE")->required();
+  scan->add_option("--columns,-c", sa.columns, "Columns to output, comma-separated");
+  scan->add_option("--where", sa.where, "Filter: comparisons, AND/OR/NOT, IN, IS [NOT] NULL, BETWEEN");
+  auto* o_snap = scan->add_option("--snapshot", sa.snapshot, "Read as of snapshot id");
+  auto* o_tag = scan->add_option("--tag", sa.tag, "Read as of a tag");
+  auto* o_asof = scan->add_option("--as-of", sa.as_of, "Read as of a time ('YYYY-MM-DD HH:MM:SS' or epoch ms)");
+  o_snap->excludes(o_tag)->excludes(o_asof);
+  o_tag->excludes(o_asof);
+  scan->add_option("--limit", sa.limit, "At most this many rows");
+  scan->add_option("--format,-f", sa.format, "csv|jsonl|parquet|arrow");
+  scan->add_option("--output,-o", sa.output, "Output file (default stdout)");
+
+  std::string snaps_table;
+  auto* snaps = app.add_subcommand("snapshots", "List a table's snapshots.\n"
+                                                "Example: millpond snapshots plant.readings");
+  snaps->add_option("TABLE", snaps_table, "DB.TABLE")->required();
+
+  std::string tag_action, tag_table, tag_name;
+  int64_t tag_snapshot = -1;
+  auto* tag = app.add_subcommand("tag", "Create, delete or list tags (named snapshots).\n"
+                                        "Example: millpond tag create plant.readings eod --snapshot 3");
+  tag->add_option("ACTION", tag_action, "create|delete|list")
+      ->required()
+      ->check(CLI::IsMember({"create", "delete", "list"}));
+  tag->add_option("TABLE", tag_table, "DB.TABLE")->required();
+  tag->add_option("NAME", tag_name, "Tag name");
+  tag->add_option("--snapshot", tag_snapshot, "Snapshot to tag (default: latest)");
+
+  AlterArgs aa;
+  auto* alter = app.add_subcommand(
+      "alter", "Change a table's schema or options; old files read under the new schema.\n"
+               "Example: millpond alter plant.readings --add-column 'unit STRING' "
+               "--rename-column value=reading --alter-type 'code BIGINT'");
+  alter->add_option("TABLE", aa.table, "DB.TABLE")->required();
+  alter->add_option("--add-column", aa.add, "'name TYPE' to add (repeatable)");
+  alter->add_option("--rename-column", aa.rename, "OLD=NEW (repeatable)");
+  alter->add_option("--drop-column", aa.drop, "Column to drop (repeatable)");
+  alter->add_option("--alter-type", aa.type, "'name NEWTYPE' widening a column (repeatable)");
+  alter->add_option("--set", aa.set, "Option KEY=VALUE (repeatable)");
+  alter->add_option("--unset", aa.unset, "Option to remove (repeatable)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "millpond: error: %s (see --help)\n", e.what());
+    return 2;
+  }
+
+  Status st;
+  if (*tables) {
+    st = CmdTables(g, db);
+  } else if (*create) {
+    st = CmdCreate(g, ca);
+  } else if (*schema_cmd) {
+    st = CmdSchema(g, schema_table);
+  } else if (*write) {
+    st = CmdWrite(g, write_table, write_input, write_format);
+  } else if (*scan) {
+    st = CmdScan(g, sa);
+  } else if (*snaps) {
+    st = CmdSnapshots(g, snaps_table);
+  } else if (*tag) {
+    st = CmdTag(g, tag_action, tag_table, tag_name, tag_snapshot);
+  } else if (*alter) {
+    st = CmdAlter(g, aa);
+  }
+  std::cout.flush();
+  if (!st.ok()) {
+    std::string msg = st.ToString();
+    for (auto& c : msg) {
+      if (c == '\n') c = ' ';
+    }
+    std::fprintf(stderr, "millpond: error: %s\n", msg.c_str());
+    return 1;
+  }
   return 0;
 }

@@ -550,16 +550,14 @@ Result<std::shared_ptr<arrow::Scalar>> DecodeValue(std::string_view data, int64_
           return arrow::Status::Invalid("BinaryRow: nano-of-millisecond ", nano, " out of range");
         }
       }
-      int64_t value = millis;
-      bool overflow = false;
+      __int128 wide = millis;
       if (unit == arrow::TimeUnit::MICRO) {
-        overflow = __builtin_mul_overflow(millis, int64_t{1000}, &value) ||
-                   __builtin_add_overflow(value, nano / 1000, &value);
+        wide = wide * 1000 + nano / 1000;
       } else if (unit == arrow::TimeUnit::NANO) {
-        overflow = __builtin_mul_overflow(millis, int64_t{1000000}, &value) ||
-                   __builtin_add_overflow(value, nano, &value);
+        wide = wide * 1000000 + nano;
       }
-      if (overflow) {
+      const int64_t value = static_cast<int64_t>(wide);
+      if (wide != value) {
         return arrow::Status::Invalid("BinaryRow: timestamp ", millis,
                                       " ms does not fit Arrow's ", arrow_type->ToString());
       }

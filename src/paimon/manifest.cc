@@ -420,6 +420,12 @@ Result<std::vector<T>> DecodeRecords(std::string_view bytes, std::string_view wh
     while (true) {
       ARROW_ASSIGN_OR_RAISE(avro_value_t * record, reader->Next());
       if (record == nullptr) break;
+      avro_value_t branch;
+      // Paimon 0.9 wrapped the top-level record in ["null", record].
+      if (avro_value_get_type(record) == AVRO_UNION &&
+          avro_value_get_current_branch(record, &branch) == 0) {
+        record = &branch;
+      }
       if (avro_value_get_type(record) != AVRO_RECORD) {
         return Status::Invalid("manifest ", what, ": top-level schema is not a record");
       }

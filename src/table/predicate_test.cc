@@ -256,6 +256,27 @@ TEST_F(PredicateTest, SyntaxErrorsNameThePosition) {
   }
 }
 
+TEST_F(PredicateTest, ToStringReparsesAndPrefixesFailCleanly) {
+  const std::vector<std::string> filters = {
+      "a = 1 OR b = 2 AND NOT c = 3",
+      "\"my col\" NOT IN ('x', 'it''s', NULL) AND d BETWEEN DATE '2024-01-01' AND '2024-02-01'",
+      "(ts >= TIMESTAMP '2024-01-01 10:00:00.5' OR ok) AND NOT (x IS NOT NULL) AND -1.5e3 < y",
+      "`and` <> TRUE OR z NOT BETWEEN -5 AND +5",
+  };
+  for (const std::string& filter : filters) {
+    std::string normalized = Normalized(filter);
+    EXPECT_EQ(Normalized(normalized), normalized) << filter;
+    // Every prefix either parses or fails with a syntax error; none crashes.
+    for (size_t n = 0; n < filter.size(); ++n) {
+      auto parsed = ParsePredicate(filter.substr(0, n));
+      if (!parsed.ok()) {
+        EXPECT_NE(parsed.status().message().find("syntax error at position"), std::string::npos)
+            << parsed.status();
+      }
+    }
+  }
+}
+
 // --- binding ---------------------------------------------------------------------------------
 
 TEST_F(PredicateTest, BindErrorsAreClearOneLiners) {
