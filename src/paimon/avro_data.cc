@@ -33,6 +33,20 @@ struct Node {
   bool array_map = false;          // array of {key, value} records read as an Arrow map
 };
 
+// Schema attributes read without nlohmann's exceptions: wrong types read as empty / zero.
+std::string StringAt(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+int IntAt(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int>() : 0;
+}
+
+std::string Dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 Node MakeNode(avro_type_t avro, std::shared_ptr<arrow::DataType> type) {
   Node n;
   n.avro = avro;
@@ -48,15 +62,19 @@ class SchemaBuilder {
     if (depth > 64) return Invalid("schema nested too deeply");
     if (j.is_string()) return BuildNamed(j.get<std::string>(), ns, depth);
     if (j.is_array()) return BuildUnion(j, ns, depth);
-    if (!j.is_object() || !j.contains("type")) return Invalid("bad schema node " + j.dump());
+    if (!j.is_object() || !j.contains("type")) return Invalid("bad schema node " + Dump(j));
     const json& t = j["type"];
     if (!t.is_string()) return Build(t, ns, depth + 1);  // {"type": {...}} or {"type": [...]}
     const std::string type = t.get<std::string>();
-    const std::string logical = j.value("logicalType", "");
+    const std::string logical = StringAt(j, "logicalType");
     if (type == "record" || type == "error") return BuildRecord(j, ns, depth);
     if (type == "enum") {
       Node n = MakeNode(AVRO_ENUM, arrow::utf8());
-      for (const auto& s : j.value("symbols", json::array())) n.names.push_back(s.get<std::string>());
+      if (j.contains("symbols") && j["symbols"].is_array()) {
+        for (const auto& s : j["symbols"]) {
+          n.names.push_back(s.is_string() ? s.get<std::string>() : "");
+        }
+      }
       ARROW_RETURN_NOT_OK(Define(j, ns, n));
       return n;
     }
@@ -72,7 +90,8 @@ class SchemaBuilder {
       if (!j.contains("items")) return Invalid("array without items");
       ARROW_ASSIGN_OR_RAISE(Node items, Build(j["items"], ns, depth + 1));
       if (logical == "map") return ArrayMap(std::move(items));
-      Node n = MakeNode(AVRO_ARRAY, arrow::list(arrow::field("element", items.type, items.nullable)));
+      Node n = MakeNode(AVRO_ARRAY,
+                        arrow::list(arrow::field("element", items.type, items.nullable)));
       n.children.push_back(std::move(items));
       return n;
     }
@@ -113,8 +132,8 @@ class SchemaBuilder {
   }
 
   Result<std::shared_ptr<arrow::DataType>> Decimal(const json& j) const {
-    const int precision = j.value("precision", 0);
-    const int scale = j.value("scale", 0);
+    const int precision = IntAt(j, "precision");
+    const int scale = IntAt(j, "scale");
     if (precision < 1 || precision > 38 || scale < 0 || scale > precision) {
       return Invalid("unsupported decimal(" + std::to_string(precision) + ", " +
                      std::to_string(scale) + ")");
@@ -123,9 +142,9 @@ class SchemaBuilder {
   }
 
   static std::string FullName(const json& j, const std::string& ns) {
-    const std::string name = j.value("name", "");
+    const std::string name = StringAt(j, "name");
     if (name.find('.') != std::string::npos) return name;
-    const std::string space = j.value("namespace", ns);
+    const std::string space = j.contains("namespace") ? StringAt(j, "namespace") : ns;
     return space.empty() ? name : space + "." + name;
   }
 
@@ -155,7 +174,9 @@ class SchemaBuilder {
     }
     auto it = named_.find(name);
     if (it == named_.end() && !ns.empty()) it = named_.find(ns + "." + name);
-    if (it == named_.end()) return Invalid("unknown type '" + name + "' (recursive types unsupported)");
+    if (it == named_.end()) {
+      return Invalid("unknown type '" + name + "' (recursive types unsupported)");
+    }
     return it->second;
   }
 
@@ -172,7 +193,9 @@ class SchemaBuilder {
       }
       n.children.push_back(std::move(b));
     }
-    if (non_null > 1) return Invalid("unions of several non-null types are unsupported: " + j.dump());
+    if (non_null > 1) {
+      return Invalid("unions of several non-null types are unsupported: " + Dump(j));
+    }
     return n;
   }
 
@@ -182,10 +205,14 @@ class SchemaBuilder {
     const std::string child_ns = dot == std::string::npos ? "" : full.substr(0, dot);
     Node n = MakeNode(AVRO_RECORD, nullptr);
     arrow::FieldVector fields;
-    for (const auto& f : j.value("fields", json::array())) {
-      if (!f.contains("name") || !f.contains("type")) return Invalid("record field without name or type");
+    static const json kNoFields = json::array();
+    const json& all = j.contains("fields") && j["fields"].is_array() ? j["fields"] : kNoFields;
+    for (const auto& f : all) {
+      if (!f.is_object() || !f.contains("type") || StringAt(f, "name").empty()) {
+        return Invalid("record field without name or type");
+      }
       ARROW_ASSIGN_OR_RAISE(Node child, Build(f["type"], child_ns, depth + 1));
-      const std::string name = f["name"].get<std::string>();
+      const std::string name = StringAt(f, "name");
       fields.push_back(arrow::field(name, child.type, child.nullable));
       n.names.push_back(name);
       n.children.push_back(std::move(child));
@@ -202,7 +229,8 @@ class SchemaBuilder {
     }
     Node n = MakeNode(AVRO_ARRAY, std::make_shared<arrow::MapType>(
                            arrow::field("key", items.children[0].type, false),
-                           arrow::field("value", items.children[1].type, items.children[1].nullable)));
+                           arrow::field("value", items.children[1].type,
+                                        items.children[1].nullable)));
     n.array_map = true;
     n.children.push_back(std::move(items.children[0]));
     n.children.push_back(std::move(items.children[1]));
@@ -296,12 +324,13 @@ class Appender {
           avro_value_get_fixed(v, &buf, &size);
         }
         if (b->type()->id() == arrow::Type::DECIMAL128) {
-          if (size == 0) return static_cast<arrow::Decimal128Builder*>(b)->Append(arrow::Decimal128());
+          auto* db = static_cast<arrow::Decimal128Builder*>(b);
+          if (size == 0) return db->Append(arrow::Decimal128());
           if (size > 16) return Error("decimal wider than 16 bytes");
           ARROW_ASSIGN_OR_RAISE(auto d, arrow::Decimal128::FromBigEndian(
                                             static_cast<const uint8_t*>(buf),
                                             static_cast<int32_t>(size)));
-          return static_cast<arrow::Decimal128Builder*>(b)->Append(d);
+          return db->Append(d);
         }
         return static_cast<arrow::BinaryBuilder*>(b)->Append(static_cast<const uint8_t*>(buf),
                                                              static_cast<int64_t>(size));
@@ -312,7 +341,8 @@ class Appender {
         for (size_t i = 0; i < n.children.size(); ++i) {
           avro_value_t child;
           if (avro_value_get_by_index(v, i, &child, nullptr) != 0) return Error("record field");
-          ARROW_RETURN_NOT_OK(Append(n.children[i], &child, sb->field_builder(static_cast<int>(i))));
+          ARROW_RETURN_NOT_OK(
+              Append(n.children[i], &child, sb->field_builder(static_cast<int>(i))));
         }
         return Status::OK();
       }

@@ -195,7 +195,9 @@ void CheckAppend10(const std::string& rel, const std::string& data_ext) {
   EXPECT_EQ(rows_by_partition_bucket.size(), 3u);
 }
 
-TEST(ManifestCodec, OrcAppend10MatchesReadme) { CheckAppend10("orc/append_10.db/append_10", ".orc"); }
+TEST(ManifestCodec, OrcAppend10MatchesReadme) {
+  CheckAppend10("orc/append_10.db/append_10", ".orc");
+}
 
 TEST(ManifestCodec, ParquetAppend10MatchesReadme) {
   CheckAppend10("parquet/append_10.db/append_10", ".parquet");
