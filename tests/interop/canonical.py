@@ -95,6 +95,8 @@ def _time_text(value, unit):
 
 
 def _ints(arr):
+    if pa.types.is_time32(arr.type):  # pyarrow has no time32 -> int64 cast; go through int32
+        return arr.cast(pa.int32()).cast(pa.int64()).to_pylist()
     return arr.cast(pa.int64()).to_pylist()
 
 
