@@ -4,12 +4,13 @@
 // pyarrow and pypaimon (bench/bench_peers.py).
 //
 //   table_bench --data DIR --warehouse DIR [--layouts unpartitioned,line,line-bucket4]
-//               [--batch-rows 131072] [--write-repeat 1] [--scan-repeat 3]
+//               [--batch-rows 131072] [--write-repeat 1] [--scan-repeat 3] [--profile]
 //
 // Layouts: `unpartitioned` (bucket-unaware, the headline), `line` (partitioned by line,
 // bucket-unaware), `line-bucket4` (partitioned by line, 4 buckets by sensor, as in the demo).
 // Each layout is written to table bench.<layout> in a fresh folder under the warehouse; the last
-// write is kept so that bench_peers.py can read the same data files with pyarrow.
+// write is kept so that bench_peers.py can read the same data files with pyarrow. --profile adds
+// the pieces of a write and a scan timed one by one (needs the unpartitioned layout).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,10 +21,12 @@
 #include <vector>
 
 #include <arrow/api.h>
+#include <arrow/compute/api_aggregate.h>
 #include <arrow/compute/initialize.h>
 #include <arrow/io/file.h>
 #include <arrow/util/byte_size.h>
 #include <parquet/arrow/reader.h>
+#include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
 
 #include "millpond/table/catalog.h"
@@ -45,6 +48,7 @@ struct Options {
   int64_t batch_rows = 128 * 1024;
   int write_repeat = 1;
   int scan_repeat = 3;
+  bool profile = false;
 };
 
 struct Data {
@@ -175,6 +179,107 @@ Status ScanOnce(const millpond::table::Catalog& catalog, const Data& d, const st
   return Status::OK();
 }
 
+// Where a millpond write and scan spend their time, measured piece by piece on the same batches:
+// the steps AppendWriter does (schema conformance, per-column MinMax statistics, Parquet encoding
+// with millpond's writer settings) and raw Parquet reads of the file millpond wrote.
+Status Profile(const millpond::table::Catalog& catalog, const Data& d) {
+  ARROW_ASSIGN_OR_RAISE(auto table, catalog.GetTable("bench.unpartitioned"));
+  ARROW_ASSIGN_OR_RAISE(auto schema, table->LatestSchema());
+  auto report = [&](const std::string& op, double secs, const std::string& extra = "") {
+    PrintJson("profile_" + op, "unpartitioned", d, secs, extra);
+  };
+
+  auto t0 = Clock::now();
+  std::vector<std::shared_ptr<arrow::RecordBatch>> conformed;
+  int64_t first_row = 1;
+  for (const auto& b : d.batches) {
+    ARROW_ASSIGN_OR_RAISE(auto c, millpond::table::ConformToSchema(b, schema, first_row));
+    first_row += b->num_rows();
+    conformed.push_back(std::move(c));
+  }
+  report("conform_to_schema", Seconds(t0, Clock::now()));
+
+  // StatsCollector::Update calls compute::MinMax on every column of every batch.
+  for (int c = 0; c < d.schema->num_fields(); ++c) {
+    t0 = Clock::now();
+    for (const auto& b : d.batches) {
+      ARROW_ASSIGN_OR_RAISE(auto mm, arrow::compute::MinMax(b->column(c)));
+    }
+    report("minmax_" + d.schema->field(c)->name(), Seconds(t0, Clock::now()));
+  }
+  t0 = Clock::now();
+  for (const auto& b : d.batches) {
+    for (const auto& col : b->columns()) {
+      ARROW_ASSIGN_OR_RAISE(auto mm, arrow::compute::MinMax(col));
+    }
+  }
+  report("minmax_all_columns", Seconds(t0, Clock::now()));
+
+  // Raw Parquet writes of the same batches, settings as millpond's ParquetDataFileWriter.
+  ARROW_ASSIGN_OR_RAISE(auto scan, table->NewScan({}));
+  std::string mp_file = table->path() + "/bucket-0/" + scan->plan().files.at(0).file.file_name;
+  int64_t row_group_rows;
+  {
+    ARROW_ASSIGN_OR_RAISE(auto in, arrow::io::ReadableFile::Open(mp_file));
+    ARROW_ASSIGN_OR_RAISE(auto reader, parquet::arrow::OpenFile(in, arrow::default_memory_pool()));
+    row_group_rows = reader->parquet_reader()->metadata()->RowGroup(0)->num_rows();
+  }
+  auto write_raw = [&](bool buffered) -> Status {
+    std::string path = catalog.root() + "/raw-" + (buffered ? "buffered" : "table") + ".parquet";
+    parquet::WriterProperties::Builder props;
+    props.compression(arrow::Compression::ZSTD);
+    props.compression_level(1);
+    props.max_row_group_length(buffered ? (1 << 20) : row_group_rows);
+    ARROW_ASSIGN_OR_RAISE(auto out, arrow::io::FileOutputStream::Open(path));
+    auto t = Clock::now();
+    ARROW_ASSIGN_OR_RAISE(auto writer,
+                          parquet::arrow::FileWriter::Open(*d.schema, arrow::default_memory_pool(),
+                                                           out, props.build()));
+    if (buffered) {  // as millpond does: buffered batches, a new row group every ~64 MB
+      int64_t bytes = 0;
+      for (const auto& b : d.batches) {
+        ARROW_RETURN_NOT_OK(writer->WriteRecordBatch(*b));
+        bytes += arrow::util::TotalBufferSize(*b);
+        if (bytes >= (64ll << 20)) {
+          ARROW_RETURN_NOT_OK(writer->NewBufferedRowGroup());
+          bytes = 0;
+        }
+      }
+    } else {  // as pq.write_table does
+      ARROW_ASSIGN_OR_RAISE(auto whole, arrow::Table::FromRecordBatches(d.schema, d.batches));
+      ARROW_RETURN_NOT_OK(writer->WriteTable(*whole, row_group_rows));
+    }
+    ARROW_RETURN_NOT_OK(writer->Close());
+    ARROW_RETURN_NOT_OK(out->Close());
+    report(buffered ? "parquet_write_buffered_batches" : "parquet_write_table",
+           Seconds(t, Clock::now()),
+           ",\"row_group_rows\":" + std::to_string(buffered ? -1 : row_group_rows));
+    std::filesystem::remove(path);
+    return Status::OK();
+  };
+  ARROW_RETURN_NOT_OK(write_raw(/*buffered=*/true));
+  ARROW_RETURN_NOT_OK(write_raw(/*buffered=*/false));
+
+  // Raw Parquet reads of millpond's file: as millpond reads it (one thread, pre-buffer) and with
+  // Arrow's column-parallel reader (as pyarrow reads).
+  for (bool threads : {false, true}) {
+    auto t = Clock::now();
+    ARROW_ASSIGN_OR_RAISE(auto in, arrow::io::ReadableFile::Open(mp_file));
+    parquet::ArrowReaderProperties props;
+    props.set_use_threads(threads);
+    props.set_pre_buffer(true);
+    parquet::arrow::FileReaderBuilder builder;
+    ARROW_RETURN_NOT_OK(builder.Open(in));
+    builder.properties(props);
+    std::unique_ptr<parquet::arrow::FileReader> reader;
+    ARROW_ASSIGN_OR_RAISE(reader, builder.Build());
+    ARROW_ASSIGN_OR_RAISE(auto t_out, reader->ReadTable());
+    report(threads ? "parquet_read_threads" : "parquet_read_1thread", Seconds(t, Clock::now()),
+           ",\"files\":" + std::to_string(scan->plan().files.size()));
+  }
+  return Status::OK();
+}
+
 Status Run(const Options& o) {
   ARROW_RETURN_NOT_OK(arrow::compute::Initialize());
   auto t0 = Clock::now();
@@ -189,6 +294,7 @@ Status Run(const Options& o) {
     for (int i = 0; i < o.write_repeat; ++i) ARROW_RETURN_NOT_OK(WriteOnce(*catalog, data, layout, &best));
     for (int i = 0; i < o.scan_repeat; ++i) ARROW_RETURN_NOT_OK(ScanOnce(*catalog, data, layout));
   }
+  if (o.profile) ARROW_RETURN_NOT_OK(Profile(*catalog, data));
   return Status::OK();
 }
 
@@ -229,10 +335,12 @@ int main(int argc, char** argv) {
       o.write_repeat = std::stoi(next());
     } else if (a == "--scan-repeat") {
       o.scan_repeat = std::stoi(next());
+    } else if (a == "--profile") {
+      o.profile = true;
     } else {
       std::fprintf(stderr,
                    "usage: table_bench --data DIR --warehouse DIR [--layouts a,b] "
-                   "[--batch-rows N] [--write-repeat N] [--scan-repeat N]\n");
+                   "[--batch-rows N] [--write-repeat N] [--scan-repeat N] [--profile]\n");
       return 2;
     }
   }

@@ -247,12 +247,6 @@ std::string UnscaledBytes(const arrow::Decimal128& v) {
   return out;
 }
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
 /// Epoch millis and nano-of-millisecond of a timestamp value in `unit`.
 void SplitTimestamp(int64_t v, arrow::TimeUnit::type unit, int64_t* millis, int32_t* nano) {
   switch (unit) {
@@ -264,14 +258,18 @@ void SplitTimestamp(int64_t v, arrow::TimeUnit::type unit, int64_t* millis, int3
       *millis = v;
       *nano = 0;
       return;
-    case arrow::TimeUnit::MICRO:
-      *millis = FloorDiv(v, 1000);
-      *nano = static_cast<int32_t>((v - *millis * 1000) * 1000);
+    case arrow::TimeUnit::MICRO: {
+      int64_t rem = v % 1000;  // no v - millis * 1000: it can overflow near the int64 limits
+      *millis = v / 1000 - (rem < 0 ? 1 : 0);
+      *nano = static_cast<int32_t>((rem < 0 ? rem + 1000 : rem) * 1000);
       return;
-    case arrow::TimeUnit::NANO:
-      *millis = FloorDiv(v, 1000000);
-      *nano = static_cast<int32_t>(v - *millis * 1000000);
+    }
+    case arrow::TimeUnit::NANO: {
+      int64_t rem = v % 1000000;
+      *millis = v / 1000000 - (rem < 0 ? 1 : 0);
+      *nano = static_cast<int32_t>(rem < 0 ? rem + 1000000 : rem);
       return;
+    }
   }
 }
 

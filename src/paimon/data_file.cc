@@ -125,7 +125,7 @@ namespace {
 Result<std::shared_ptr<arrow::Table>> ReadParquet(std::shared_ptr<arrow::io::RandomAccessFile> in,
                                                   const std::vector<std::string>& columns) {
   parquet::ArrowReaderProperties props;
-  props.set_use_threads(false);
+  props.set_use_threads(true);
   props.set_pre_buffer(true);
   parquet::arrow::FileReaderBuilder builder;
   ARROW_RETURN_NOT_OK(builder.Open(std::move(in)));

@@ -236,7 +236,10 @@ class ArrowRecordView : public RecordView {
   Result<std::optional<int64_t>> Long(const char* name) override {
     const arrow::Array* a = Field(name);
     if (a == nullptr) return std::optional<int64_t>();
-    return std::optional<int64_t>(ToLong(name, *a, row_));
+    if (!arrow::is_integer(a->type_id()) && a->type_id() != arrow::Type::TIMESTAMP) {
+      return Error(name, "is not an integer or timestamp");
+    }
+    return std::optional<int64_t>(ToLong(*a, row_));
   }
 
   Result<std::optional<std::string>> Bytes(const char* name) override {
@@ -273,7 +276,7 @@ class ArrowRecordView : public RecordView {
       if (values.IsNull(i)) {
         out.emplace_back();
       } else {
-        out.emplace_back(ToLong(name, values, i));
+        out.emplace_back(ToLong(values, i));
       }
     }
     return std::optional<std::vector<std::optional<int64_t>>>(std::move(out));
@@ -296,7 +299,7 @@ class ArrowRecordView : public RecordView {
   }
 
   // Integers as they are; timestamps converted to epoch milliseconds.
-  static int64_t ToLong(const char* name, const arrow::Array& a, int64_t i) {
+  static int64_t ToLong(const arrow::Array& a, int64_t i) {
     switch (a.type_id()) {
       case arrow::Type::INT8:
         return static_cast<const arrow::Int8Array&>(a).Value(i);
@@ -306,6 +309,14 @@ class ArrowRecordView : public RecordView {
         return static_cast<const arrow::Int32Array&>(a).Value(i);
       case arrow::Type::INT64:
         return static_cast<const arrow::Int64Array&>(a).Value(i);
+      case arrow::Type::UINT8:
+        return static_cast<const arrow::UInt8Array&>(a).Value(i);
+      case arrow::Type::UINT16:
+        return static_cast<const arrow::UInt16Array&>(a).Value(i);
+      case arrow::Type::UINT32:
+        return static_cast<const arrow::UInt32Array&>(a).Value(i);
+      case arrow::Type::UINT64:
+        return static_cast<int64_t>(static_cast<const arrow::UInt64Array&>(a).Value(i));
       case arrow::Type::TIMESTAMP: {
         const int64_t v = static_cast<const arrow::TimestampArray&>(a).Value(i);
         switch (static_cast<const arrow::TimestampType&>(*a.type()).unit()) {
@@ -321,7 +332,7 @@ class ArrowRecordView : public RecordView {
         return v;
       }
       default:
-        return 0;  // callers check the type first (see CheckLongType)
+        return 0;  // callers check the type first
     }
   }
 

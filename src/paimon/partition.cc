@@ -204,8 +204,9 @@ Result<DateTime> SplitTimestamp(const arrow::TimestampScalar& ts) {
                        : unit == arrow::TimeUnit::MILLI ? 1000
                        : unit == arrow::TimeUnit::MICRO ? 1000000
                                                         : 1000000000;
-  int64_t seconds = FloorDiv(ts.value, per_second);
-  int64_t sub = ts.value - seconds * per_second;
+  int64_t sub = ts.value % per_second;
+  if (sub < 0) sub += per_second;
+  int64_t seconds = ts.value / per_second - (ts.value % per_second < 0 ? 1 : 0);
   DateTime dt;
   dt.nano = sub * (1000000000 / per_second);
   dt.days = FloorDiv(seconds, 86400);

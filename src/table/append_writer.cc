@@ -170,6 +170,7 @@ Result<std::unique_ptr<AppendWriter>> AppendWriter::Make(std::shared_ptr<fs::Fil
                         ParseMemorySize(w->schema_.Option("target-file-size", "256 mb")));
   w->default_partition_name_ =
       w->schema_.Option("partition.default-name", paimon::kDefaultPartitionName);
+  w->legacy_partition_name_ = w->schema_.Option("partition.legacy-name", "true") != "false";
   w->compression_ = w->schema_.Option("file.compression", "zstd");
   try {
     w->compression_level_ = std::stoi(w->schema_.Option("file.compression.zstd-level", "1"));
@@ -196,7 +197,7 @@ Result<AppendWriter::BucketWriter*> AppendWriter::WriterFor(
   w->bucket = bucket;
   ARROW_ASSIGN_OR_RAISE(std::string ppath,
                         paimon::PartitionPath(schema_.partition_keys, values, partition_types_,
-                                              default_partition_name_));
+                                              default_partition_name_, legacy_partition_name_));
   w->dir = fs::JoinPath(table_path_, ppath + "bucket-" + std::to_string(bucket));
   auto* raw = w.get();
   writers_[key] = std::move(w);

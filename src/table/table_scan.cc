@@ -182,7 +182,7 @@ bool TableScan::FileMayMatch(const paimon::ManifestEntry& e) const {
   return MayMatch(*predicate_, view);
 }
 
-Result<std::shared_ptr<arrow::RecordBatch>> TableScan::ReadFile(
+Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> TableScan::ReadFile(
     const paimon::ManifestEntry& e) const {
   ARROW_ASSIGN_OR_RAISE(const paimon::TableSchema* file_schema, SchemaOf(e.file.schema_id));
   std::string path;
@@ -200,7 +200,8 @@ Result<std::shared_ptr<arrow::RecordBatch>> TableScan::ReadFile(
         std::string ppath,
         paimon::PartitionPath(schema_.partition_keys, pvalues, partition_types,
                               schema_.Option("partition.default-name",
-                                             paimon::kDefaultPartitionName)));
+                                             paimon::kDefaultPartitionName),
+                              schema_.Option("partition.legacy-name", "true") != "false"));
     path = fs::JoinPath(table_path_, ppath + "bucket-" + std::to_string(e.bucket) + "/" +
                                          e.file.file_name);
   }
@@ -215,55 +216,56 @@ Result<std::shared_ptr<arrow::RecordBatch>> TableScan::ReadFile(
     if (fi >= 0) file_columns.push_back(file_schema->fields[fi].name);
   }
   std::shared_ptr<arrow::Table> table;
-  if (file_columns.empty()) {
-    // No column of this file is read (e.g. only newly added columns): rows still count.
-    table = nullptr;
-  } else {
+  if (!file_columns.empty()) {
     ARROW_ASSIGN_OR_RAISE(table, paimon::ReadDataFile(*fs_, path, format, file_columns));
-    ARROW_ASSIGN_OR_RAISE(table, table->CombineChunks());
     if (table->num_rows() != e.file.row_count) {
       return Status::IOError("data file ", path, " has ", table->num_rows(),
                              " rows but the manifest says ", e.file.row_count);
     }
   }
+  // Otherwise no column of this file is read (e.g. only newly added columns): rows still count.
   int64_t rows = e.file.row_count;
-  arrow::ArrayVector columns;
+  arrow::ChunkedArrayVector columns;
   arrow::FieldVector fields;
   auto full = paimon::ToArrowSchema(schema_.fields);
   for (size_t k = 0; k < read_fields_.size(); ++k) {
     const auto& target_field = full->field(read_fields_[k]);
-    std::shared_ptr<arrow::Array> col;
-    if (file_fields[k] && table) {
-      auto chunked = table->GetColumnByName(file_fields[k]->name);
-      if (chunked && chunked->num_chunks() == 1) col = chunked->chunk(0);
-      if (chunked && chunked->num_chunks() == 0) {
-        ARROW_ASSIGN_OR_RAISE(col, arrow::MakeEmptyArray(chunked->type()));
-      }
-    }
+    std::shared_ptr<arrow::ChunkedArray> col;
+    if (file_fields[k] && table) col = table->GetColumnByName(file_fields[k]->name);
     if (!col) {
-      ARROW_ASSIGN_OR_RAISE(col, arrow::MakeArrayOfNull(target_field->type(), rows));
+      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(target_field->type(), rows));
+      col = std::make_shared<arrow::ChunkedArray>(nulls);
     } else if (!col->type()->Equals(*target_field->type())) {
-      auto cast = arrow::compute::Cast(*col, target_field->type());
+      auto cast = arrow::compute::Cast(col, target_field->type());
       if (!cast.ok()) {
         return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
                                " cannot be read as ", target_field->type()->ToString(), ": ",
                                cast.status().message());
       }
-      col = *cast;
+      col = cast->chunked_array();
     }
     columns.push_back(col);
     fields.push_back(target_field->WithNullable(true));
   }
-  auto batch = arrow::RecordBatch::Make(arrow::schema(fields), rows, columns);
-  if (predicate_) {
-    ARROW_ASSIGN_OR_RAISE(batch, Filter(*predicate_, batch));
+  auto mapped = arrow::Table::Make(arrow::schema(fields), columns, rows);
+  std::vector<std::shared_ptr<arrow::RecordBatch>> out;
+  arrow::TableBatchReader reader(*mapped);
+  reader.set_chunksize(1 << 20);
+  std::vector<int> keep;
+  for (size_t k = 0; k < output_fields_.size(); ++k) keep.push_back(static_cast<int>(k));
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+    if (!batch) break;
+    if (predicate_) {
+      ARROW_ASSIGN_OR_RAISE(batch, Filter(*predicate_, batch));
+    }
+    if (read_fields_.size() != output_fields_.size()) {
+      ARROW_ASSIGN_OR_RAISE(batch, batch->SelectColumns(keep));
+    }
+    if (batch->num_rows() > 0) out.push_back(std::move(batch));
   }
-  if (read_fields_.size() != output_fields_.size()) {
-    std::vector<int> keep;
-    for (size_t k = 0; k < output_fields_.size(); ++k) keep.push_back(static_cast<int>(k));
-    ARROW_ASSIGN_OR_RAISE(batch, batch->SelectColumns(keep));
-  }
-  return batch;
+  return out;
 }
 
 Status TableScan::Read(
@@ -272,7 +274,7 @@ Status TableScan::Read(
   const int64_t limit = options_.limit;
   const size_t n = plan_.files.size();
   const size_t window = std::max<size_t>(2, std::thread::hardware_concurrency());
-  std::vector<std::future<Result<std::shared_ptr<arrow::RecordBatch>>>> pending;
+  std::vector<std::future<Result<std::vector<std::shared_ptr<arrow::RecordBatch>>>>> pending;
   size_t next = 0;
   auto launch = [&] {
     while (next < n && pending.size() < window) {
@@ -289,15 +291,16 @@ Status TableScan::Read(
       for (size_t i = head; i < pending.size(); ++i) pending[i].wait();
       return r.status();
     }
-    auto batch = *r;
-    if (limit >= 0 && produced + batch->num_rows() > limit) {
-      batch = batch->Slice(0, limit - produced);
-    }
-    if (batch->num_rows() > 0) {
-      auto cast_schema = output_schema_;
-      auto out = arrow::RecordBatch::Make(cast_schema, batch->num_rows(), batch->columns());
-      ARROW_RETURN_NOT_OK(sink(out));
-      produced += batch->num_rows();
+    for (auto batch : *r) {
+      if (limit >= 0 && produced + batch->num_rows() > limit) {
+        batch = batch->Slice(0, limit - produced);
+      }
+      if (batch->num_rows() > 0) {
+        auto out = arrow::RecordBatch::Make(output_schema_, batch->num_rows(), batch->columns());
+        ARROW_RETURN_NOT_OK(sink(out));
+        produced += batch->num_rows();
+      }
+      if (limit >= 0 && produced >= limit) break;
     }
     if (limit >= 0 && produced >= limit) {
       for (size_t i = head; i < pending.size(); ++i) pending[i].wait();

@@ -58,7 +58,9 @@ class TableScan {
   TableScan() = default;
   Status Plan();
   Result<const paimon::TableSchema*> SchemaOf(int64_t id) const;
-  Result<std::shared_ptr<arrow::RecordBatch>> ReadFile(const paimon::ManifestEntry& e) const;
+  /// The rows of one file that pass the filter, as batches in the output layout.
+  Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadFile(
+      const paimon::ManifestEntry& e) const;
   bool FileMayMatch(const paimon::ManifestEntry& e) const;
 
   std::shared_ptr<fs::FileSystem> fs_;

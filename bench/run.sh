@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# millpond's table benchmark against pyarrow and pypaimon, on the same generated sensor data in
+# the same run. Run through `make bench` (builds first):  bash bench/run.sh build/millpond
+#   BENCH_ROWS   rows to generate (default 10,000,000)
+#   BENCH_FILES  input files (default 4)
+#   BENCH_REPEAT runs of each measurement; the best counts (default 3)
+# Results: bench/out/{millpond,peers}.jsonl and bench/out/summary.txt (also printed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MP=${1:-build/millpond}
+BIN=$(dirname "$MP")/table_bench
+ROWS=${BENCH_ROWS:-10000000}
+FILES=${BENCH_FILES:-4}
+REPEAT=${BENCH_REPEAT:-3}
+OUT=bench/out
+DATA=$OUT/data-$ROWS-$FILES
+WH=$OUT/warehouse
+
+[ -x "$BIN" ] || { echo "bench: $BIN not built (run make bench)" >&2; exit 1; }
+mkdir -p "$OUT"
+# The data is deterministic: generate once per size.
+if [ ! -f "$DATA/.done" ]; then
+  rm -rf "$DATA"
+  .venv/bin/python bench/gen_sensor_data.py "$ROWS" "$DATA" --files "$FILES"
+  touch "$DATA/.done"
+fi
+rm -rf "$WH" "$OUT/peers"
+
+echo "bench: millpond (table_bench)" >&2
+"$BIN" --data "$DATA" --warehouse "$WH" --write-repeat "$REPEAT" --scan-repeat "$REPEAT" \
+  --profile > "$OUT/millpond.jsonl"
+echo "bench: pyarrow and pypaimon (bench_peers.py)" >&2
+.venv/bin/python bench/bench_peers.py --data "$DATA" --millpond-table "$WH/bench.db/unpartitioned" \
+  --work "$OUT/peers" --repeat "$REPEAT" > "$OUT/peers.jsonl"
+.venv/bin/python bench/summarize.py "$OUT/millpond.jsonl" "$OUT/peers.jsonl" | tee "$OUT/summary.txt"
+rm -rf "$OUT/peers"
