@@ -88,10 +88,10 @@ def generate(rows, seed, day):
     metric_of = np.array([s[3] for s in sens])
     machine_of = np.arange(S) // len(METRICS)
 
-    # Time: sensor s reads at r*period + its phase, with a little jitter (keeps per-sensor order).
+    # Time: sensor s reads at r*period + its phase (s/S of a period) + a little jitter.
     day0 = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp() * 1000)
     phase = (np.arange(S) * (period / S))
-    jitter_max = max(1.0, min(period / 4, 250.0))
+    jitter_max = max(1.0, min(period / S, 250.0))  # stays inside the sensor's slot: rows sorted
     t_of_day = (np.arange(R)[:, None] * period + phase[None, :]
                 + rng.random((R, S)) * jitter_max)  # ms since midnight, float
     ts = day0 + t_of_day.astype(np.int64)

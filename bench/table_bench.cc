@@ -224,18 +224,26 @@ Status Profile(const millpond::table::Catalog& catalog, const Data& d) {
     ARROW_ASSIGN_OR_RAISE(auto reader, parquet::arrow::OpenFile(in, arrow::default_memory_pool()));
     row_group_rows = reader->parquet_reader()->metadata()->RowGroup(0)->num_rows();
   }
-  auto write_raw = [&](bool buffered) -> Status {
-    std::string path = catalog.root() + "/raw-" + (buffered ? "buffered" : "table") + ".parquet";
+  // variant: "buffered" as millpond writes (batches into buffered row groups cut at ~64 MB),
+  // "table" as pq.write_table does (one table, fixed row groups), "threads" = buffered with
+  // column-parallel encoding, "nodict" = buffered without dictionaries for ts and value (columns
+  // of mostly distinct values, where the dictionary attempt is wasted work).
+  auto write_raw = [&](const std::string& variant) -> Status {
+    std::string path = catalog.root() + "/raw-" + variant + ".parquet";
+    bool buffered = variant != "table";
     parquet::WriterProperties::Builder props;
     props.compression(arrow::Compression::ZSTD);
     props.compression_level(1);
     props.max_row_group_length(buffered ? (1 << 20) : row_group_rows);
+    if (variant == "nodict") props.disable_dictionary("ts")->disable_dictionary("value");
+    parquet::ArrowWriterProperties::Builder aprops;
+    aprops.set_use_threads(variant == "threads");
     ARROW_ASSIGN_OR_RAISE(auto out, arrow::io::FileOutputStream::Open(path));
     auto t = Clock::now();
     ARROW_ASSIGN_OR_RAISE(auto writer,
                           parquet::arrow::FileWriter::Open(*d.schema, arrow::default_memory_pool(),
-                                                           out, props.build()));
-    if (buffered) {  // as millpond does: buffered batches, a new row group every ~64 MB
+                                                           out, props.build(), aprops.build()));
+    if (buffered) {
       int64_t bytes = 0;
       for (const auto& b : d.batches) {
         ARROW_RETURN_NOT_OK(writer->WriteRecordBatch(*b));
@@ -245,20 +253,21 @@ Status Profile(const millpond::table::Catalog& catalog, const Data& d) {
           bytes = 0;
         }
       }
-    } else {  // as pq.write_table does
+    } else {
       ARROW_ASSIGN_OR_RAISE(auto whole, arrow::Table::FromRecordBatches(d.schema, d.batches));
       ARROW_RETURN_NOT_OK(writer->WriteTable(*whole, row_group_rows));
     }
     ARROW_RETURN_NOT_OK(writer->Close());
     ARROW_RETURN_NOT_OK(out->Close());
-    report(buffered ? "parquet_write_buffered_batches" : "parquet_write_table",
-           Seconds(t, Clock::now()),
-           ",\"row_group_rows\":" + std::to_string(buffered ? -1 : row_group_rows));
+    double secs = Seconds(t, Clock::now());
+    report("parquet_write_" + variant, secs,
+           ",\"file_bytes\":" + std::to_string(std::filesystem::file_size(path)));
     std::filesystem::remove(path);
     return Status::OK();
   };
-  ARROW_RETURN_NOT_OK(write_raw(/*buffered=*/true));
-  ARROW_RETURN_NOT_OK(write_raw(/*buffered=*/false));
+  for (const char* v : {"buffered", "table", "threads", "nodict"}) {
+    ARROW_RETURN_NOT_OK(write_raw(v));
+  }
 
   // Raw Parquet reads of millpond's file: as millpond reads it (one thread, pre-buffer) and with
   // Arrow's column-parallel reader (as pyarrow reads).
