@@ -2,6 +2,14 @@
 #include "millpond/paimon/data_file.h"
 
 #include <arrow/adapters/orc/adapter.h>
+#include <arrow/array.h>
+#include <arrow/builder.h>
+#include <arrow/compute/api_aggregate.h>
+#include <arrow/scalar.h>
+#include <parquet/file_writer.h>
+#include <parquet/metadata.h>
+#include <parquet/schema.h>
+#include <parquet/statistics.h>
 #include <arrow/io/interfaces.h>
 #include <arrow/record_batch.h>
 #include <arrow/table.h>
@@ -48,6 +56,7 @@ Result<std::unique_ptr<ParquetDataFileWriter>> ParquetDataFileWriter::Open(
   w->impl_ = std::make_unique<Impl>();
   w->impl_->path = path;
   w->impl_->schema = DataFileSchema(fields);
+  w->fields_ = fields;
   ARROW_ASSIGN_OR_RAISE(w->impl_->sink, fs.OpenOutput(path));
   w->impl_->row_group_bytes = options.row_group_bytes;
   parquet::WriterProperties::Builder props;
@@ -67,6 +76,7 @@ Result<std::unique_ptr<ParquetDataFileWriter>> ParquetDataFileWriter::Open(
   props.enable_store_decimal_as_integer();
   props.created_by("millpond 0.1.0");
   parquet::ArrowWriterProperties::Builder aprops;
+  aprops.set_use_threads(true);  // encode the columns of a row group in parallel
   // Paimon stores TIMESTAMP(7..9) as INT96; Arrow applies INT96 to every nanosecond column only
   // when asked, and millis/micros columns keep INT64.
   bool has_nanos = false;
@@ -112,6 +122,76 @@ Result<int64_t> ParquetDataFileWriter::Finish() {
   return size;
 }
 
+namespace {
+
+int CountLeaves(const parquet::schema::Node& node) {
+  if (node.is_primitive()) return 1;
+  const auto& g = static_cast<const parquet::schema::GroupNode&>(node);
+  int n = 0;
+  for (int i = 0; i < g.field_count(); ++i) n += CountLeaves(*g.field(i));
+  return n;
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<std::shared_ptr<arrow::Scalar>, std::shared_ptr<arrow::Scalar>>>>
+ParquetDataFileWriter::FooterMinMax() const {
+  auto md = impl_->writer->metadata();
+  if (!md) return Status::Invalid("FooterMinMax before Finish");
+  const auto* root = md->schema()->group_node();
+  std::vector<std::pair<std::shared_ptr<arrow::Scalar>, std::shared_ptr<arrow::Scalar>>> out;
+  int leaf = 0;
+  for (int f = 0; f < root->field_count() && f < static_cast<int>(fields_.size()); ++f) {
+    const auto& node = *root->field(f);
+    auto type = ToArrowType(*fields_[f].type);
+    std::shared_ptr<arrow::Scalar> mn = arrow::MakeNullScalar(type), mx = arrow::MakeNullScalar(type);
+    int leaves = CountLeaves(node);
+    if (node.is_primitive()) {
+      std::unique_ptr<arrow::ArrayBuilder> mins, maxs;
+      ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), type, &mins));
+      ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), type, &maxs));
+      bool known = true;
+      for (int rg = 0; rg < md->num_row_groups() && known; ++rg) {
+        auto chunk = md->RowGroup(rg)->ColumnChunk(leaf);
+        auto stats = chunk->statistics();
+        if (!stats) {
+          known = false;
+          break;
+        }
+        if (!stats->HasMinMax()) {
+          // A chunk of only nulls has no min/max; any other chunk without them is unknown.
+          known = stats->HasNullCount() && stats->null_count() == chunk->num_values();
+          continue;
+        }
+        std::shared_ptr<arrow::Scalar> a, b;
+        if (!parquet::arrow::StatisticsAsScalars(*stats, &a, &b).ok()) {
+          known = false;
+          break;
+        }
+        auto ca = a->CastTo(type);
+        auto cb = b->CastTo(type);
+        if (!ca.ok() || !cb.ok()) {
+          known = false;
+          break;
+        }
+        ARROW_RETURN_NOT_OK(mins->AppendScalar(**ca));
+        ARROW_RETURN_NOT_OK(maxs->AppendScalar(**cb));
+      }
+      if (known && mins->length() > 0) {
+        ARROW_ASSIGN_OR_RAISE(auto amin, mins->Finish());
+        ARROW_ASSIGN_OR_RAISE(auto amax, maxs->Finish());
+        ARROW_ASSIGN_OR_RAISE(auto rmin, arrow::compute::MinMax(amin));
+        ARROW_ASSIGN_OR_RAISE(auto rmax, arrow::compute::MinMax(amax));
+        mn = rmin.scalar_as<arrow::StructScalar>().value[0];
+        mx = rmax.scalar_as<arrow::StructScalar>().value[1];
+      }
+    }
+    leaf += leaves;
+    out.emplace_back(std::move(mn), std::move(mx));
+  }
+  return out;
+}
+
 std::string FormatFromFileName(const std::string& name) {
   for (const char* ext : {"parquet", "orc", "avro"}) {
     std::string suffix = std::string(".") + ext;
@@ -125,36 +205,40 @@ namespace {
 Result<std::shared_ptr<arrow::Table>> ReadParquet(std::shared_ptr<arrow::io::RandomAccessFile> in,
                                                   const std::vector<std::string>& columns) {
   parquet::ArrowReaderProperties props;
+  // Columns decode in parallel; batches keep decode buffers small (no regrowth of one huge
+  // string buffer per column, which dominated whole-file reads).
   props.set_use_threads(true);
   props.set_pre_buffer(true);
+  props.set_batch_size(64 * 1024);
   parquet::arrow::FileReaderBuilder builder;
   ARROW_RETURN_NOT_OK(builder.Open(std::move(in)));
   builder.properties(props);
   std::unique_ptr<parquet::arrow::FileReader> reader;
   ARROW_ASSIGN_OR_RAISE(reader, builder.Build());
-  if (columns.empty()) {
-    return reader->ReadTable();
-  }
-  std::shared_ptr<arrow::Schema> schema;
-  ARROW_RETURN_NOT_OK(reader->GetSchema(&schema));
-  std::vector<int> field_indices;
-  for (const auto& c : columns) {
-    int i = schema->GetFieldIndex(c);
-    if (i >= 0) field_indices.push_back(i);
-  }
-  // Map top-level fields to leaf column indices.
-  const auto* manifest = &reader->manifest();
+  std::vector<int> row_groups(reader->num_row_groups());
+  for (int i = 0; i < reader->num_row_groups(); ++i) row_groups[i] = i;
   std::vector<int> leaves;
-  std::function<void(const parquet::arrow::SchemaField&)> collect =
-      [&](const parquet::arrow::SchemaField& sf) {
-        if (sf.children.empty()) {
-          leaves.push_back(sf.column_index);
-        } else {
-          for (const auto& ch : sf.children) collect(ch);
-        }
-      };
-  for (int i : field_indices) collect(manifest->schema_fields[i]);
-  return reader->ReadTable(leaves);
+  if (columns.empty()) {
+    for (int i = 0; i < reader->parquet_reader()->metadata()->num_columns(); ++i) leaves.push_back(i);
+  } else {
+    std::shared_ptr<arrow::Schema> schema;
+    ARROW_RETURN_NOT_OK(reader->GetSchema(&schema));
+    const auto& manifest = reader->manifest();
+    std::function<void(const parquet::arrow::SchemaField&)> collect =
+        [&](const parquet::arrow::SchemaField& sf) {
+          if (sf.children.empty()) {
+            leaves.push_back(sf.column_index);
+          } else {
+            for (const auto& ch : sf.children) collect(ch);
+          }
+        };
+    for (const auto& c : columns) {
+      int i = schema->GetFieldIndex(c);
+      if (i >= 0) collect(manifest.schema_fields[i]);
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto batches, reader->GetRecordBatchReader(row_groups, leaves));
+  return batches->ToTable();
 }
 
 Result<std::shared_ptr<arrow::Table>> ReadOrc(std::shared_ptr<arrow::io::RandomAccessFile> in,

@@ -242,7 +242,8 @@ Status AppendWriter::RollFile(BucketWriter* w) {
   f.min_key = paimon::EmptySerializedBinaryRow();
   f.max_key = paimon::EmptySerializedBinaryRow();
   f.key_stats = paimon::SimpleStats::Empty();
-  ARROW_ASSIGN_OR_RAISE(f.value_stats, w->stats->Finish());
+  ARROW_ASSIGN_OR_RAISE(auto min_max, w->file->FooterMinMax());
+  ARROW_ASSIGN_OR_RAISE(f.value_stats, w->stats->Finish(min_max));
   f.min_sequence_number = w->first_sequence;
   f.max_sequence_number = w->first_sequence + rows - 1;
   f.schema_id = schema_.id;

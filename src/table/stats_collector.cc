@@ -48,52 +48,35 @@ size_t Utf8Prefix(std::string_view s, size_t n) {
   return std::min(i, s.size());
 }
 
-Result<std::shared_ptr<arrow::Scalar>> Reduce(
-    const std::vector<std::shared_ptr<arrow::Scalar>>& values,
-    const std::shared_ptr<arrow::DataType>& type, bool want_min) {
-  if (values.empty()) return arrow::MakeNullScalar(type);
-  if (values.size() == 1) return values[0];
-  std::unique_ptr<arrow::ArrayBuilder> builder;
-  ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), type, &builder));
-  for (const auto& v : values) ARROW_RETURN_NOT_OK(builder->AppendScalar(*v));
-  ARROW_ASSIGN_OR_RAISE(auto arr, builder->Finish());
-  ARROW_ASSIGN_OR_RAISE(auto mm, arrow::compute::MinMax(arr));
-  const auto& st = mm.scalar_as<arrow::StructScalar>();
-  return st.value[want_min ? 0 : 1];
-}
-
 }  // namespace
 
 StatsCollector::StatsCollector(std::vector<paimon::DataField> fields)
     : fields_(std::move(fields)),
-      mins_(fields_.size()),
-      maxs_(fields_.size()),
       null_counts_(fields_.size(), 0) {
   for (const auto& f : fields_) stat_able_.push_back(StatAble(f.type->root));
 }
 
 Status StatsCollector::Update(const arrow::RecordBatch& batch) {
   for (size_t i = 0; i < fields_.size(); ++i) {
-    const auto& col = batch.column(static_cast<int>(i));
-    null_counts_[i] += col->null_count();
-    if (!stat_able_[i] || col->null_count() == col->length()) continue;
-    ARROW_ASSIGN_OR_RAISE(auto mm, arrow::compute::MinMax(col));
-    const auto& st = mm.scalar_as<arrow::StructScalar>();
-    if (st.value[0]->is_valid) mins_[i].push_back(st.value[0]);
-    if (st.value[1]->is_valid) maxs_[i].push_back(st.value[1]);
+    null_counts_[i] += batch.column(static_cast<int>(i))->null_count();
   }
   return Status::OK();
 }
 
-Result<paimon::SimpleStats> StatsCollector::Finish() const {
+Result<paimon::SimpleStats> StatsCollector::Finish(
+    const std::vector<std::pair<std::shared_ptr<arrow::Scalar>, std::shared_ptr<arrow::Scalar>>>&
+        min_max) const {
   std::vector<std::shared_ptr<arrow::Scalar>> mins, maxs;
   std::vector<paimon::DataTypePtr> types;
   paimon::SimpleStats stats;
   for (size_t i = 0; i < fields_.size(); ++i) {
     auto type = paimon::ToArrowType(*fields_[i].type);
     types.push_back(fields_[i].type);
-    ARROW_ASSIGN_OR_RAISE(auto mn, Reduce(mins_[i], type, /*want_min=*/true));
-    ARROW_ASSIGN_OR_RAISE(auto mx, Reduce(maxs_[i], type, /*want_min=*/false));
+    std::shared_ptr<arrow::Scalar> mn = arrow::MakeNullScalar(type), mx = mn;
+    if (stat_able_[i] && i < min_max.size() && min_max[i].first && min_max[i].second) {
+      mn = min_max[i].first;
+      mx = min_max[i].second;
+    }
     if (fields_[i].type->IsString()) {
       if (mn->is_valid) {
         const auto& s = static_cast<const arrow::StringScalar&>(*mn);

@@ -1,4 +1,5 @@
-// Per-column min/max/null-count statistics over the batches of one data file, encoded as Paimon's
+// Per-column null counts over the batches of one data file plus min/max (from the file footer),
+// encoded as Paimon's
 // SimpleStats (BinaryRow min and max, null counts). Strings are truncated to 16 characters the way
 // Paimon's default `metadata.stats-mode` truncate(16) does (a truncated max is dropped to unknown).
 // Single-threaded.
@@ -18,14 +19,17 @@ namespace millpond::table {
 class StatsCollector {
  public:
   explicit StatsCollector(std::vector<paimon::DataField> fields);
+  /// Counts nulls per column.
   Status Update(const arrow::RecordBatch& batch);
-  Result<paimon::SimpleStats> Finish() const;
+  /// SimpleStats from the counted nulls and per-column (min, max) of the non-null values (from the
+  /// Parquet footer); null scalars are unknown bounds.
+  Result<paimon::SimpleStats> Finish(
+      const std::vector<std::pair<std::shared_ptr<arrow::Scalar>, std::shared_ptr<arrow::Scalar>>>&
+          min_max) const;
 
  private:
   std::vector<paimon::DataField> fields_;
   std::vector<bool> stat_able_;
-  std::vector<std::vector<std::shared_ptr<arrow::Scalar>>> mins_;
-  std::vector<std::vector<std::shared_ptr<arrow::Scalar>>> maxs_;
   std::vector<int64_t> null_counts_;
 };
 

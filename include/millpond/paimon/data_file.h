@@ -41,10 +41,18 @@ class ParquetDataFileWriter {
   /// Closes the file; returns its size in bytes.
   Result<int64_t> Finish();
 
+  /// After Finish: per top-level field, the min and max of its non-null values taken from the
+  /// Parquet footer's column-chunk statistics (as Paimon's SimpleStatsExtractor does), merged over
+  /// row groups and typed as the field's Arrow type. Null scalars where unknown (nested columns,
+  /// INT96 timestamps, statistics Parquet did not keep).
+  Result<std::vector<std::pair<std::shared_ptr<arrow::Scalar>, std::shared_ptr<arrow::Scalar>>>>
+  FooterMinMax() const;
+
  private:
   ParquetDataFileWriter() = default;
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  std::vector<DataField> fields_;
   int64_t rows_ = 0;
 };
 
