@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import mpcli
-from mpcli import canonical, harness, ok, scan_rows
+from mpcli import canonical, fails, harness, ok, scan_rows
 
 import test_interop_tools as golden_rows  # README rows, hand-translated (never from a tool)
 
@@ -176,7 +176,19 @@ def test_timestamps_years_1_and_9999(tmp_path, with_nanos):
     wh = tmp_path / "wh"
     ok(wh, "table", "create", "db.t", "--schema", types)
     ok(wh, "write", "db.t", "--input", write_parquet(t, tmp_path / "in.parquet"))
-    check_all_readers(str(wh), "db.t", canonical.rows(t), tmp_path)
+    expected = canonical.rows(t)
+    if not with_nanos:
+        check_all_readers(str(wh), "db.t", expected, tmp_path)
+        return
+    # Arrow's Parquet writer applies INT96 to every timestamp column of a file once one column
+    # needs it (TIMESTAMP(7..9), as Paimon Java writes them). millpond and Paimon Java read the
+    # INT96 millis/micros columns back exactly; pypaimon decodes every INT96 as Arrow nanos and
+    # wraps years outside 1677..2262 — a pypaimon limitation, pinned here so a fix shows up.
+    assert scan_rows(str(wh), "db.t", out_dir=tmp_path / "scans") == expected
+    if not JAVA_MISSING:
+        assert harness.java_read(str(wh), "db.t") == expected
+    if not PYPAIMON_MISSING:
+        assert harness.pypaimon_read(str(wh), "db.t") != expected
 
 
 def test_every_type_partitioned_by_several_types(tmp_path):
@@ -305,16 +317,16 @@ UNSUPPORTED = {
         "data-evolution (row-tracking, files holding a subset of columns merged by row id) is not supported",
     "append_table_with_append_pt_branch":
         "branches: scan.fallback-branch=test; Java reads partition pt=2 from branch 'test' (4 rows), millpond "
-        "ignores the fallback branch and returns only the main branch's 2 rows",
+        "refuses the table with a clear error instead of returning only the main branch's 2 rows",
     "append_table_with_rt_branch":
-        "branches: scan.fallback-branch=rt; Java reads dt=20240726 from branch 'rt' (4 rows), millpond ignores "
-        "the fallback branch and returns only the main branch's 2 rows",
+        "branches: scan.fallback-branch=rt; Java reads dt=20240726 from branch 'rt' (4 rows), millpond refuses "
+        "the table with a clear error instead of returning only the main branch's 2 rows",
     "blob_append_table_alter_table_with_cast_with_data_evolution": "BLOB columns and data-evolution are not supported",
     "blob_data_evolution_with_dense_stats": "BLOB columns (.blob data files) are not supported",
     "data_evolution_with_dense_stats":
-        "data-evolution: files with partial columns must be merged by _ROW_ID; millpond returns them as separate rows",
+        "data-evolution: files with partial columns must be merged by _ROW_ID; millpond refuses the table with a clear error",
     "data_evolution_with_index":
-        "data-evolution: files with partial columns must be merged by _ROW_ID; millpond returns them as separate rows",
+        "data-evolution: files with partial columns must be merged by _ROW_ID; millpond refuses the table with a clear error",
     "table_with_blob": "BLOB columns (.blob data files) are not supported",
 }
 
@@ -352,6 +364,15 @@ def test_millpond_reads_golden(path, tmp_path):
     expected = harness.java_read(warehouse, table)
     assert expected, "Java returned no rows"
     assert scan_rows(warehouse, table, out_dir=tmp_path) == expected
+
+
+@needs_golden
+@pytest.mark.parametrize("path", [p for p in GOLDEN_APPEND if p.split("/")[-1] in UNSUPPORTED])
+def test_unsupported_golden_features_are_refused_not_misread(path):
+    """Until branches, BLOB and data evolution land, millpond says so instead of returning rows
+    that differ from Paimon Java's."""
+    warehouse, table = harness.golden(path)
+    assert "NotImplemented" in fails(warehouse, "scan", table, "--format", "csv")
 
 
 # (golden path, snapshot, rows from the README)

@@ -2,6 +2,7 @@
 #include "data_io.h"
 
 #include <cstdio>
+#include <regex>
 
 #include <arrow/array.h>
 #include <arrow/csv/api.h>
@@ -350,7 +351,17 @@ Status ReadInput(const std::string& path, const std::string& format,
   auto reader_r = arrow::json::TableReader::Make(arrow::default_memory_pool(), in, read, parse);
   if (!reader_r.ok()) return wrap(reader_r.status());
   auto table_r = (*reader_r)->Read();
-  if (!table_r.ok()) return wrap(Status::Invalid("malformed JSON Lines: ", table_r.status().message()));
+  if (!table_r.ok()) {
+    // Arrow counts JSON rows from 0; users count lines from 1.
+    std::string msg = table_r.status().message();
+    static const std::regex kRow("in row ([0-9]+)");
+    std::smatch m;
+    if (std::regex_search(msg, m, kRow)) {
+      msg = m.prefix().str() + "on line " + std::to_string(std::stoll(m[1].str()) + 1) +
+            m.suffix().str();
+    }
+    return wrap(Status::Invalid("malformed JSON Lines: ", msg));
+  }
   arrow::TableBatchReader batches(**table_r);
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;

@@ -203,8 +203,11 @@ std::string FormatFromFileName(const std::string& name) {
 namespace {
 
 Result<std::shared_ptr<arrow::Table>> ReadParquet(std::shared_ptr<arrow::io::RandomAccessFile> in,
-                                                  const std::vector<std::string>& columns) {
+                                                  const std::vector<std::string>& columns,
+                                                  bool int96_as_nanos) {
   parquet::ArrowReaderProperties props;
+  props.set_coerce_int96_timestamp_unit(int96_as_nanos ? arrow::TimeUnit::NANO
+                                                       : arrow::TimeUnit::MICRO);
   // Columns decode in parallel; batches keep decode buffers small (no regrowth of one huge
   // string buffer per column, which dominated whole-file reads).
   props.set_use_threads(true);
@@ -259,7 +262,8 @@ Result<std::shared_ptr<arrow::Table>> ReadOrc(std::shared_ptr<arrow::io::RandomA
 Result<std::shared_ptr<arrow::Table>> ReadDataFile(const fs::FileSystem& fs,
                                                    const std::string& path,
                                                    const std::string& format,
-                                                   const std::vector<std::string>& columns) {
+                                                   const std::vector<std::string>& columns,
+                                                   bool int96_as_nanos) {
   auto wrap = [&](const Status& st) {
     return Status::IOError("data file ", path, ": ", st.message());
   };
@@ -267,7 +271,7 @@ Result<std::shared_ptr<arrow::Table>> ReadDataFile(const fs::FileSystem& fs,
   if (!in_r.ok()) return wrap(in_r.status());
   Result<std::shared_ptr<arrow::Table>> out;
   if (format == "parquet") {
-    out = ReadParquet(*in_r, columns);
+    out = ReadParquet(*in_r, columns, int96_as_nanos);
   } else if (format == "orc") {
     out = ReadOrc(*in_r, columns);
   } else if (format == "avro") {

@@ -14,6 +14,7 @@
 #include <arrow/compute/row/grouper.h>
 #include <arrow/record_batch.h>
 #include <arrow/scalar.h>
+#include <arrow/util/byte_size.h>
 
 #include "millpond/paimon/binary_row.h"
 #include "millpond/paimon/data_file.h"
@@ -205,24 +206,38 @@ Result<AppendWriter::BucketWriter*> AppendWriter::WriterFor(
 }
 
 Status AppendWriter::WriteToBucket(BucketWriter* w,
-                                   const std::shared_ptr<arrow::RecordBatch>& part) {
-  if (!w->file) {
-    w->file_name = "data-" + NewUuid() + "-0.parquet";
-    std::string path = fs::JoinPath(w->dir, w->file_name);
-    paimon::ParquetWriteOptions opts;
-    opts.compression = compression_;
-    opts.compression_level = compression_level_;
-    opts.row_group_bytes = std::clamp<int64_t>(target_file_size_ / 2, 1, 64ll << 20);
-    ARROW_ASSIGN_OR_RAISE(w->file,
-                          paimon::ParquetDataFileWriter::Open(*fs_, path, schema_.fields, opts));
-    written_paths_.push_back(path);
-    w->stats = std::make_unique<StatsCollector>(schema_.fields);
-    w->first_sequence = next_sequence_;
+                                   const std::shared_ptr<arrow::RecordBatch>& batch) {
+  // Rows are written in slices sized to what still fits the open file, so files roll close to
+  // target-file-size however large the incoming batches are.
+  const int64_t bytes = std::max<int64_t>(1, arrow::util::TotalBufferSize(*batch));
+  const double est_bytes_per_row = static_cast<double>(bytes) / 4.0 / batch->num_rows();
+  int64_t offset = 0;
+  while (offset < batch->num_rows()) {
+    if (!w->file) {
+      w->file_name = "data-" + NewUuid() + "-0.parquet";
+      std::string path = fs::JoinPath(w->dir, w->file_name);
+      paimon::ParquetWriteOptions opts;
+      opts.compression = compression_;
+      opts.compression_level = compression_level_;
+      opts.row_group_bytes = std::clamp<int64_t>(target_file_size_ / 2, 1, 64ll << 20);
+      ARROW_ASSIGN_OR_RAISE(w->file,
+                            paimon::ParquetDataFileWriter::Open(*fs_, path, schema_.fields, opts));
+      written_paths_.push_back(path);
+      w->stats = std::make_unique<StatsCollector>(schema_.fields);
+      w->first_sequence = next_sequence_;
+    }
+    int64_t room = target_file_size_ - w->file->EstimatedSize();
+    int64_t fit = std::max<int64_t>(1024, static_cast<int64_t>(room / est_bytes_per_row));
+    int64_t len = std::min(fit, batch->num_rows() - offset);
+    auto part = len == batch->num_rows() ? batch : batch->Slice(offset, len);
+    ARROW_RETURN_NOT_OK(w->file->Write(*part));
+    ARROW_RETURN_NOT_OK(w->stats->Update(*part));
+    next_sequence_ += len;
+    offset += len;
+    if (w->file->EstimatedSize() >= target_file_size_ || offset < batch->num_rows()) {
+      ARROW_RETURN_NOT_OK(RollFile(w));
+    }
   }
-  ARROW_RETURN_NOT_OK(w->file->Write(*part));
-  ARROW_RETURN_NOT_OK(w->stats->Update(*part));
-  next_sequence_ += part->num_rows();
-  if (w->file->EstimatedSize() >= target_file_size_) return RollFile(w);
   return Status::OK();
 }
 

@@ -18,6 +18,7 @@
 #include "millpond/table/manifest_io.h"
 #include "millpond/table/schema_manager.h"
 #include "millpond/table/snapshot_manager.h"
+#include "evolution_cast.h"
 
 namespace millpond::table {
 
@@ -57,6 +58,21 @@ Result<std::unique_ptr<TableScan>> TableScan::Make(std::shared_ptr<fs::FileSyste
     ARROW_ASSIGN_OR_RAISE(scan->schema_, schemas.Latest());
   }
   scan->schemas_[scan->schema_.id] = scan->schema_;
+  // Refuse what millpond cannot read correctly yet rather than return wrong rows.
+  if (!scan->schema_.primary_keys.empty()) {
+    return Status::NotImplemented("table ", scan->table_path_,
+                                  " has a primary key; reading primary-key tables is not supported yet");
+  }
+  if (!scan->schema_.Option("scan.fallback-branch", "").empty()) {
+    return Status::NotImplemented("table ", scan->table_path_,
+                                  " reads through scan.fallback-branch; branches are not supported yet");
+  }
+  for (const auto& f : scan->schema_.fields) {
+    if (f.type->root == paimon::TypeRoot::kBlob) {
+      return Status::NotImplemented("table ", scan->table_path_, " has BLOB column '", f.name,
+                                    "'; BLOB columns are not supported yet");
+    }
+  }
 
   const auto& fields = scan->schema_.fields;
   if (o.columns.empty()) {
@@ -112,6 +128,13 @@ Status TableScan::Plan() {
     }
   }
   for (auto& e : live) {
+    auto fs_it = schemas_.find(e.file.schema_id);
+    if (e.file.write_cols && fs_it != schemas_.end() &&
+        e.file.write_cols->size() < fs_it->second.fields.size()) {
+      return Status::NotImplemented("table ", table_path_, ": data file ", e.file.file_name,
+                                    " holds a subset of columns (data evolution); merging by row id "
+                                    "is not supported yet");
+    }
     if (!predicate_ || FileMayMatch(e)) plan_.files.push_back(std::move(e));
   }
   return Status::OK();
@@ -217,7 +240,35 @@ Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> TableScan::ReadFile(
   }
   std::shared_ptr<arrow::Table> table;
   if (!file_columns.empty()) {
-    ARROW_ASSIGN_OR_RAISE(table, paimon::ReadDataFile(*fs_, path, format, file_columns));
+    // INT96 timestamps decode to one unit per read: nanosecond columns are read as nanos, the
+    // others as micros (so years outside 1677..2262 stay in range), in two reads if needed.
+    std::vector<std::string> nano_columns, other_columns;
+    for (const auto* f : file_fields) {
+      if (!f) continue;
+      bool nanos = (f->type->root == paimon::TypeRoot::kTimestamp ||
+                    f->type->root == paimon::TypeRoot::kLocalZonedTimestamp) &&
+                   f->type->precision > 6;
+      (nanos ? nano_columns : other_columns).push_back(f->name);
+    }
+    if (format != "parquet" || nano_columns.empty() || other_columns.empty()) {
+      ARROW_ASSIGN_OR_RAISE(table, paimon::ReadDataFile(*fs_, path, format, file_columns,
+                                                        /*int96_as_nanos=*/!nano_columns.empty()));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto a, paimon::ReadDataFile(*fs_, path, format, other_columns,
+                                                         /*int96_as_nanos=*/false));
+      ARROW_ASSIGN_OR_RAISE(auto b, paimon::ReadDataFile(*fs_, path, format, nano_columns,
+                                                         /*int96_as_nanos=*/true));
+      if (a->num_rows() != b->num_rows()) {
+        return Status::IOError("data file ", path, ": columns disagree on the row count");
+      }
+      arrow::FieldVector fields = a->schema()->fields();
+      arrow::ChunkedArrayVector cols = a->columns();
+      for (int i = 0; i < b->num_columns(); ++i) {
+        fields.push_back(b->schema()->field(i));
+        cols.push_back(b->column(i));
+      }
+      table = arrow::Table::Make(arrow::schema(fields), cols, a->num_rows());
+    }
     if (table->num_rows() != e.file.row_count) {
       return Status::IOError("data file ", path, " has ", table->num_rows(),
                              " rows but the manifest says ", e.file.row_count);
@@ -235,8 +286,20 @@ Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> TableScan::ReadFile(
     if (!col) {
       ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(target_field->type(), rows));
       col = std::make_shared<arrow::ChunkedArray>(nulls);
+    } else if (file_fields[k]->type->ToString() !=
+                   schema_.fields[read_fields_[k]].type->ToString()) {
+      // Written under an older schema with another type: Paimon's cast rules.
+      auto cast = CastForEvolution(col, *file_fields[k]->type, *schema_.fields[read_fields_[k]].type);
+      if (!cast.ok()) {
+        return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
+                               " cannot be read as ", target_field->type()->ToString(), ": ",
+                               cast.status().message());
+      }
+      col = *cast;
     } else if (!col->type()->Equals(*target_field->type())) {
-      auto cast = arrow::compute::Cast(col, target_field->type());
+      // Same Paimon type, other physical Arrow type (e.g. INT96 nanos for a TIMESTAMP(3) column,
+      // int32 from Avro for TINYINT).
+      auto cast = arrow::compute::Cast(col, target_field->type(), arrow::compute::CastOptions::Unsafe());
       if (!cast.ok()) {
         return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
                                " cannot be read as ", target_field->type()->ToString(), ": ",

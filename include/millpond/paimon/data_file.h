@@ -58,10 +58,13 @@ class ParquetDataFileWriter {
 
 /// Reads a whole data file (format "parquet", "orc" or "avro") into an Arrow table. `columns`,
 /// when not empty, names the columns to read (names as in the file). The error names the path.
+/// Parquet INT96 timestamps are read as nanoseconds when `int96_as_nanos`, else as microseconds
+/// (which keeps dates outside 1677..2262 in range).
 Result<std::shared_ptr<arrow::Table>> ReadDataFile(const fs::FileSystem& fs,
                                                    const std::string& path,
                                                    const std::string& format,
-                                                   const std::vector<std::string>& columns);
+                                                   const std::vector<std::string>& columns,
+                                                   bool int96_as_nanos = true);
 
 /// Format from a data file name's extension (".parquet", ".orc", ".avro"); empty if unknown.
 std::string FormatFromFileName(const std::string& name);
