@@ -13,8 +13,9 @@ import sys
 TARGETS = [
     ("millpond write / pypaimon write", ("write", "unpartitioned"), ("pypaimon", "write"), 5.0),
     ("millpond write / pyarrow write", ("write", "unpartitioned"), ("pyarrow", "write"), 0.8),
+    # The baseline is pyarrow's faster way (with or without threads) on the same files.
     ("millpond scan / pyarrow read of the same files", ("scan", "unpartitioned"),
-     ("pyarrow", "read_millpond_files"), 0.9),
+     ("pyarrow", ("read_millpond_files", "read_millpond_files_1thread")), 0.9),
     ("millpond scan / pypaimon read", ("scan", "unpartitioned"), ("pypaimon", "read"), 5.0),
 ]
 
@@ -79,7 +80,10 @@ def main(argv):
     p(f"{'ratio (rows/s, higher is better for millpond)':52}{'ratio':>8}{'target':>9}")
     misses = 0
     for label, (op, layout), (bench, peer_op), target in TARGETS:
-        a, b = best(recs, "millpond", op, layout), best(recs, bench, peer_op)
+        a = best(recs, "millpond", op, layout)
+        peers = [best(recs, bench, o) for o in (peer_op if isinstance(peer_op, tuple) else (peer_op,))]
+        peers = [x for x in peers if x]
+        b = min(peers, key=lambda r: r["seconds"]) if peers else None
         if not (a and b):
             p(f"{label:52}{'n/a':>8}{'>= ' + str(target):>9}")
             continue
