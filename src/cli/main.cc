@@ -18,6 +18,7 @@
 #include "millpond/paimon/schema.h"
 #include "millpond/paimon/types.h"
 #include "millpond/table/catalog.h"
+#include "millpond/table/maintenance.h"
 
 namespace mp = millpond;
 using mp::Result;
@@ -345,6 +346,33 @@ Status CmdAlter(const Globals& g, const AlterArgs& a) {
   return Status::OK();
 }
 
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status CmdExpire(const Globals& g, const std::string& id) {
+  ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, false));
+  ARROW_ASSIGN_OR_RAISE(auto table, catalog->GetTable(id));
+  ARROW_ASSIGN_OR_RAISE(auto r, mp::table::ExpireSnapshots(table->file_system(), table->path(),
+                                                           NowMillis()));
+  std::cout << "expired " << r.snapshots_expired << " snapshots; deleted " << r.data_files_deleted
+            << " data files and " << r.manifest_files_deleted << " manifest files\n";
+  return Status::OK();
+}
+
+Status CmdOrphans(const Globals& g, const std::string& id, const std::string& older_than) {
+  ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, false));
+  ARROW_ASSIGN_OR_RAISE(auto table, catalog->GetTable(id));
+  ARROW_ASSIGN_OR_RAISE(int64_t age, mp::table::ParseDurationMillis(older_than));
+  ARROW_ASSIGN_OR_RAISE(auto r, mp::table::RemoveOrphanFiles(table->file_system(), table->path(),
+                                                             NowMillis() - age));
+  std::cout << "deleted " << r.files_deleted << " orphan files (" << r.bytes_deleted
+            << " bytes)\n";
+  return Status::OK();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -445,6 +473,20 @@ int main(int argc, char** argv) {
   alter->add_option("--set", aa.set, "Option KEY=VALUE (repeatable)");
   alter->add_option("--unset", aa.unset, "Option to remove (repeatable)");
 
+  std::string expire_table;
+  auto* expire = app.add_subcommand(
+      "expire", "Expire old snapshots (snapshot.num-retained.min/max, snapshot.time-retained) and\n"
+                "delete the files only they referenced; tags and consumers keep theirs.\n"
+                "Example: millpond expire plant.readings");
+  expire->add_option("TABLE", expire_table, "DB.TABLE")->required();
+
+  std::string orphan_table, orphan_age = "1d";
+  auto* orphans = app.add_subcommand(
+      "orphans", "Delete files no snapshot or tag references, older than a guard age.\n"
+                 "Example: millpond orphans plant.readings --older-than 1d");
+  orphans->add_option("TABLE", orphan_table, "DB.TABLE")->required();
+  orphans->add_option("--older-than", orphan_age, "Only files last modified before now minus this (e.g. 1d, 6h)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -470,6 +512,10 @@ int main(int argc, char** argv) {
     st = CmdTag(g, tag_action, tag_table, tag_name, tag_snapshot);
   } else if (*alter) {
     st = CmdAlter(g, aa);
+  } else if (*expire) {
+    st = CmdExpire(g, expire_table);
+  } else if (*orphans) {
+    st = CmdOrphans(g, orphan_table, orphan_age);
   }
   std::cout.flush();
   if (!st.ok()) {

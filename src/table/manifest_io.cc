@@ -10,8 +10,36 @@
 #include <arrow/scalar.h>
 
 #include "millpond/paimon/binary_row.h"
+#include "millpond/paimon/partition.h"
 
 namespace millpond::table {
+
+Result<std::string> DataFilePath(const paimon::TableSchema& schema, const std::string& table_path,
+                                 const paimon::ManifestEntry& e) {
+  if (e.file.external_path) {
+    std::string path = *e.file.external_path;
+    auto pos = path.find("://");
+    if (pos != std::string::npos && path.compare(0, pos, "file") == 0) path = path.substr(pos + 3);
+    return path;
+  }
+  std::vector<paimon::DataTypePtr> types;
+  for (const auto& k : schema.partition_keys) {
+    int i = schema.FieldIndex(k);
+    if (i < 0) return Status::Invalid("partition key '", k, "' is not a column");
+    types.push_back(schema.fields[i].type);
+  }
+  std::vector<std::shared_ptr<arrow::Scalar>> values;
+  if (!types.empty()) {
+    ARROW_ASSIGN_OR_RAISE(values, paimon::DeserializeBinaryRow(e.partition, types));
+  }
+  ARROW_ASSIGN_OR_RAISE(
+      std::string ppath,
+      paimon::PartitionPath(schema.partition_keys, values, types,
+                            schema.Option("partition.default-name", paimon::kDefaultPartitionName),
+                            schema.Option("partition.legacy-name", "true") != "false"));
+  return fs::JoinPath(table_path, ppath + "bucket-" + std::to_string(e.bucket) + "/" +
+                                      e.file.file_name);
+}
 
 std::string NewUuid() {
   thread_local std::mt19937_64 rng{std::random_device{}()};

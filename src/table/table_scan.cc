@@ -208,26 +208,7 @@ bool TableScan::FileMayMatch(const paimon::ManifestEntry& e) const {
 Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> TableScan::ReadFile(
     const paimon::ManifestEntry& e) const {
   ARROW_ASSIGN_OR_RAISE(const paimon::TableSchema* file_schema, SchemaOf(e.file.schema_id));
-  std::string path;
-  if (e.file.external_path) {
-    path = *e.file.external_path;
-    auto pos = path.find("://");
-    if (pos != std::string::npos && path.compare(0, pos, "file") == 0) path = path.substr(pos + 3);
-  } else {
-    auto partition_types = PartitionTypes(schema_);
-    std::vector<std::shared_ptr<arrow::Scalar>> pvalues;
-    if (!partition_types.empty()) {
-      ARROW_ASSIGN_OR_RAISE(pvalues, paimon::DeserializeBinaryRow(e.partition, partition_types));
-    }
-    ARROW_ASSIGN_OR_RAISE(
-        std::string ppath,
-        paimon::PartitionPath(schema_.partition_keys, pvalues, partition_types,
-                              schema_.Option("partition.default-name",
-                                             paimon::kDefaultPartitionName),
-                              schema_.Option("partition.legacy-name", "true") != "false"));
-    path = fs::JoinPath(table_path_, ppath + "bucket-" + std::to_string(e.bucket) + "/" +
-                                         e.file.file_name);
-  }
+  ARROW_ASSIGN_OR_RAISE(std::string path, DataFilePath(schema_, table_path_, e));
   std::string format = paimon::FormatFromFileName(e.file.file_name);
   if (format.empty()) format = file_schema->Option("file.format", "parquet");
   // The file's column for each field we read, found by field id.

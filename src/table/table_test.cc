@@ -9,6 +9,7 @@
 
 #include "millpond/paimon/manifest.h"
 #include "millpond/table/catalog.h"
+#include "millpond/table/maintenance.h"
 
 namespace millpond::table {
 namespace {
@@ -192,6 +193,55 @@ TEST_F(TableTest, FilterPrunesPartitionsAndFiles) {
   auto scan2 = t->NewScan(none);
   ASSERT_TRUE(scan2.ok());
   EXPECT_EQ((*scan2)->plan().files.size(), 0u);  // pruned by max(id) statistics
+}
+
+TEST_F(TableTest, ExpireKeepsRetainedSnapshotsTagsAndTheirFiles) {
+  auto t = Create("db.exp", {{"snapshot.num-retained.min", "2"}, {"snapshot.time-retained", "1 s"}});
+  for (int i = 0; i < 5; ++i) WriteCommit(*t, i * 10, 10);
+  ASSERT_TRUE(t->snapshots().CreateTag("t1", 1).ok());
+  auto snap5 = t->snapshots().ReadSnapshot(5);
+  ASSERT_TRUE(snap5.ok());
+  // Before the retention time nothing expires.
+  auto none = ExpireSnapshots(t->file_system(), t->path(), snap5->time_millis);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->snapshots_expired, 0);
+  auto r = ExpireSnapshots(t->file_system(), t->path(), snap5->time_millis + 60'000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->snapshots_expired, 3);
+  auto ids = t->snapshots().ListSnapshotIds();
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(*ids, (std::vector<int64_t>{4, 5}));
+  EXPECT_EQ(Scan(*t)->num_rows(), 50);  // append files stay live in the latest snapshot
+  ScanOptions tag;
+  tag.tag = "t1";
+  EXPECT_EQ(Scan(*t, tag)->num_rows(), 10);  // the tag keeps its manifests
+  EXPECT_GT(r->manifest_files_deleted, 0);
+  EXPECT_EQ(r->data_files_deleted, 0);
+  // Nothing reachable is an orphan.
+  auto o = RemoveOrphanFiles(t->file_system(), t->path(), snap5->time_millis + 3'600'000);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(Scan(*t)->num_rows(), 50);
+  EXPECT_EQ(Scan(*t, tag)->num_rows(), 10);
+}
+
+TEST_F(TableTest, OrphanCleanupDeletesOnlyOldUnreachableFiles) {
+  auto t = Create("db.orph", {});
+  WriteCommit(*t, 0, 10);
+  auto w = t->NewWriter();
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Write(Batch(100, 10)).ok());
+  auto uncommitted = (*w)->PrepareCommit();  // written, never committed: an orphan
+  ASSERT_TRUE(uncommitted.ok());
+  auto s1 = t->snapshots().ReadSnapshot(1);
+  ASSERT_TRUE(s1.ok());
+  // A guard older than the files keeps everything.
+  auto kept = RemoveOrphanFiles(t->file_system(), t->path(), s1->time_millis - 60'000);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->files_deleted, 0);
+  auto removed = RemoveOrphanFiles(t->file_system(), t->path(), s1->time_millis + 3'600'000);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(removed->files_deleted, 1);
+  EXPECT_EQ(Scan(*t)->num_rows(), 10);
 }
 
 TEST_F(TableTest, ReadsGoldenTableWrittenByPaimonJava) {

@@ -10,10 +10,16 @@
 #include "millpond/common/status.h"
 #include "millpond/fs/file_system.h"
 #include "millpond/paimon/manifest.h"
+#include "millpond/paimon/schema.h"
 #include "millpond/paimon/snapshot.h"
 #include "millpond/paimon/types.h"
 
 namespace millpond::table {
+
+/// Where a data file of `entry` lives: its external path if it has one, else
+/// <table>/<partition path>bucket-N/<file name>, with the table's partition naming options.
+Result<std::string> DataFilePath(const paimon::TableSchema& schema, const std::string& table_path,
+                                 const paimon::ManifestEntry& entry);
 
 /// A random UUID string (8-4-4-4-12 hex), as Paimon uses in file names.
 std::string NewUuid();
