@@ -409,3 +409,32 @@ def test_warehouse_from_env(table, tmp_path):
     p = subprocess.run([mpcli.BIN, "tables"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                        cwd=str(tmp_path))
     assert p.returncode == 0 and "db.t" in p.stdout.decode()
+
+
+def test_expire_and_orphans_keep_what_readers_need(tmp_path):
+    """`expire` drops old snapshots and files only they used; the latest state, tags and
+    Paimon Java's view stay intact; `orphans` removes only old unreferenced files."""
+    from mpcli import harness
+    wh = tmp_path / "wh"
+    ok(wh, "table", "create", "db.t", "--schema", "id INT, name STRING",
+       "--option", "snapshot.num-retained.min=2", "--option", "snapshot.time-retained=1ms")
+    for i in range(5):
+        src = tmp_path / ("in%d.csv" % i)
+        src.write_text("id,name\n%d,n%d\n" % (i, i))
+        ok(wh, "write", "db.t", "--input", src)
+    ok(wh, "tag", "create", "db.t", "first", "--snapshot", "1")
+    before = scan_rows(wh, "db.t", out_dir=tmp_path / "s0")
+    time.sleep(0.01)
+    out = ok(wh, "expire", "db.t").out
+    assert "expired 3 snapshots" in out
+    assert mpcli.snapshot_ids(wh, "db.t") == [4, 5]
+    assert scan_rows(wh, "db.t", out_dir=tmp_path / "s1") == before
+    assert len(scan_rows(wh, "db.t", "--tag", "first", out_dir=tmp_path / "s2")) == 1
+    assert harness.java_read(str(wh), "db.t") == before
+    orphan = wh / "db.db" / "t" / "bucket-0" / "data-orphan.parquet"
+    orphan.write_bytes(b"not referenced")
+    old = time.time() - 3 * 86400
+    os.utime(orphan, (old, old))
+    assert "deleted 1 orphan files" in ok(wh, "orphans", "db.t", "--older-than", "1d").out
+    assert not orphan.exists()
+    assert scan_rows(wh, "db.t", out_dir=tmp_path / "s3") == before
