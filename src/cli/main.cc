@@ -169,7 +169,7 @@ Status CmdTables(const Globals& g, const std::string& db) {
 }
 
 struct CreateArgs {
-  std::string table, schema, partition, bucket_key, primary_key;
+  std::string table, schema, partition, bucket_key, primary_key, merge_engine;
   int bucket = -1;
   std::vector<std::string> options;
 };
@@ -186,6 +186,7 @@ Status CmdCreate(const Globals& g, const CreateArgs& a) {
   }
   schema.options["bucket"] = std::to_string(a.bucket);
   if (!a.bucket_key.empty()) schema.options["bucket-key"] = a.bucket_key;
+  if (!a.merge_engine.empty()) schema.options["merge-engine"] = a.merge_engine;
   ARROW_ASSIGN_OR_RAISE(auto table, catalog->CreateTable(a.table, std::move(schema)));
   std::cout << "created " << a.table << "\n";
   return Status::OK();
@@ -211,11 +212,47 @@ Status CmdSchema(const Globals& g, const std::string& id) {
   return Status::OK();
 }
 
+// Writes rows into a primary-key table (upserts or deletes by key) as one snapshot.
+Status WriteKeyValue(const mp::table::Table& table, const std::string& input,
+                     const std::string& fmt, const std::string& mode) {
+  if (mode != "upsert" && mode != "delete") {
+    return Status::Invalid("--mode must be upsert or delete, not '", mode, "'");
+  }
+  auto kind = mode == "delete" ? mp::table::RowKind::kDelete : mp::table::RowKind::kInsert;
+  ARROW_ASSIGN_OR_RAISE(auto writer, table.NewKeyValueWriter());
+  Progress progress("writing");
+  Status st = mp::cli::ReadInput(input, fmt, [&](const std::shared_ptr<arrow::RecordBatch>& b) {
+    ARROW_RETURN_NOT_OK(writer->Write(b, kind));
+    progress.Update(writer->rows_written());
+    return Status::OK();
+  });
+  progress.Done();
+  if (!st.ok()) {
+    writer->Abort();
+    return st;
+  }
+  auto entries = writer->PrepareCommit();
+  if (!entries.ok()) {
+    writer->Abort();
+    return entries.status();
+  }
+  ARROW_ASSIGN_OR_RAISE(int64_t id_committed, table.Commit(*entries));
+  std::cout << "wrote " << writer->rows_written() << " rows (" << mode << ") in "
+            << entries->size() << " files; snapshot " << id_committed << "\n";
+  return Status::OK();
+}
+
 Status CmdWrite(const Globals& g, const std::string& id, const std::string& input,
-                const std::string& format) {
+                const std::string& format, const std::string& mode, const std::string& branch) {
   ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, false));
-  ARROW_ASSIGN_OR_RAISE(auto table, catalog->GetTable(id));
+  ARROW_ASSIGN_OR_RAISE(auto main_table, catalog->GetTable(id));
+  ARROW_ASSIGN_OR_RAISE(auto table, main_table->OnBranch(branch));
   ARROW_ASSIGN_OR_RAISE(auto fmt, mp::cli::InputFormat(input, format));
+  ARROW_ASSIGN_OR_RAISE(auto schema, table->LatestSchema());
+  if (!schema.primary_keys.empty()) return WriteKeyValue(*table, input, fmt, mode);
+  if (mode != "upsert" && mode != "append") {
+    return Status::Invalid("--mode ", mode, " needs a primary-key table; ", id, " is append-only");
+  }
   ARROW_ASSIGN_OR_RAISE(auto writer, table->NewWriter());
   Progress progress("writing");
   Status st = mp::cli::ReadInput(input, fmt, [&](const std::shared_ptr<arrow::RecordBatch>& b) {
@@ -240,7 +277,7 @@ Status CmdWrite(const Globals& g, const std::string& id, const std::string& inpu
 }
 
 struct ScanArgs {
-  std::string table, columns, where, tag, as_of, format = "csv", output;
+  std::string table, columns, where, tag, as_of, format = "csv", output, branch;
   int64_t snapshot = -1;
   int64_t limit = -1;
 };
@@ -257,15 +294,44 @@ Status CmdScan(const Globals& g, const ScanArgs& a) {
     ARROW_ASSIGN_OR_RAISE(o.as_of_millis, ParseTime(a.as_of));
   }
   o.limit = a.limit;
+  o.branch = a.branch;
   ARROW_ASSIGN_OR_RAISE(auto scan, table->NewScan(o));
   ARROW_ASSIGN_OR_RAISE(auto out, mp::cli::OutputWriter::Open(a.output, a.format, scan->output_schema()));
   ARROW_RETURN_NOT_OK(scan->Read([&](const std::shared_ptr<arrow::RecordBatch>& b) { return out->Write(b); }));
   return out->Close();
 }
 
-Status CmdSnapshots(const Globals& g, const std::string& id) {
+Status CmdBranch(const Globals& g, const std::string& action, const std::string& id,
+                 const std::string& name, int64_t snapshot, const std::string& tag) {
   ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, false));
   ARROW_ASSIGN_OR_RAISE(auto table, catalog->GetTable(id));
+  if (action == "list") {
+    ARROW_ASSIGN_OR_RAISE(auto names, table->ListBranches());
+    for (const auto& n : names) std::cout << n << "\n";
+    return Status::OK();
+  }
+  if (name.empty()) return Status::Invalid("branch ", action, " needs a branch name");
+  if (action == "create") {
+    std::optional<int64_t> snap;
+    std::optional<std::string> from_tag;
+    if (snapshot >= 0) snap = snapshot;
+    if (!tag.empty()) from_tag = tag;
+    ARROW_RETURN_NOT_OK(table->CreateBranch(name, snap, from_tag));
+    std::cout << "created branch " << name << "\n";
+  } else if (action == "delete") {
+    ARROW_RETURN_NOT_OK(table->DeleteBranch(name));
+    std::cout << "deleted branch " << name << "\n";
+  } else {
+    ARROW_RETURN_NOT_OK(table->FastForward(name));
+    std::cout << "fast-forwarded main to branch " << name << "\n";
+  }
+  return Status::OK();
+}
+
+Status CmdSnapshots(const Globals& g, const std::string& id, const std::string& branch) {
+  ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, false));
+  ARROW_ASSIGN_OR_RAISE(auto main_table, catalog->GetTable(id));
+  ARROW_ASSIGN_OR_RAISE(auto table, main_table->OnBranch(branch));
   auto snaps = table->snapshots();
   ARROW_ASSIGN_OR_RAISE(auto ids, snaps.ListSnapshotIds());
   std::printf("%-6s %-7s %-10s %-23s %12s %12s\n", "id", "schema", "kind", "committed", "total rows",
@@ -411,7 +477,10 @@ int main(int argc, char** argv) {
   create->add_option("--partition", ca.partition, "Partition columns, comma-separated");
   create->add_option("--bucket", ca.bucket, "Fixed bucket count (-1: bucket-unaware)");
   create->add_option("--bucket-key", ca.bucket_key, "Bucket key columns, comma-separated");
-  create->add_option("--primary-key", ca.primary_key, "Primary key columns (not supported yet)");
+  create->add_option("--primary-key", ca.primary_key,
+                     "Primary key columns: an upsert table (needs --bucket N)");
+  create->add_option("--merge-engine", ca.merge_engine,
+                     "deduplicate (default), partial-update, aggregation or first-row");
   create->add_option("--option", ca.options, "Table option KEY=VALUE (repeatable)");
 
   std::string schema_table;
@@ -419,13 +488,17 @@ int main(int argc, char** argv) {
                                                   "Example: millpond schema plant.readings");
   schema_cmd->add_option("TABLE", schema_table, "DB.TABLE")->required();
 
-  std::string write_table, write_input, write_format;
+  std::string write_table, write_input, write_format, write_mode = "upsert", write_branch;
   auto* write = app.add_subcommand(
       "write", "Append rows from a CSV, JSON Lines or Parquet file as one snapshot.\n"
                "Example: millpond write plant.readings --input day1.parquet");
   write->add_option("TABLE", write_table, "DB.TABLE")->required();
   write->add_option("--input,-i", write_input, "Input file")->required();
   write->add_option("--format", write_format, "csv|jsonl|parquet (default: from the extension)");
+  write->add_option("--mode", write_mode,
+                    "Primary-key tables: upsert (default) or delete rows by key; a _ROW_KIND column "
+                    "(+I, -U, +U, -D) overrides it per row");
+  write->add_option("--branch", write_branch, "Write to this branch (default main)");
 
   ScanArgs sa;
   auto* scan = app.add_subcommand(
@@ -443,11 +516,26 @@ int main(int argc, char** argv) {
   scan->add_option("--limit", sa.limit, "At most this many rows");
   scan->add_option("--format,-f", sa.format, "csv|jsonl|parquet|arrow");
   scan->add_option("--output,-o", sa.output, "Output file (default stdout)");
+  scan->add_option("--branch", sa.branch, "Read this branch (default main)");
 
-  std::string snaps_table;
+  std::string branch_action, branch_table, branch_name, branch_tag;
+  int64_t branch_snapshot = -1;
+  auto* branch_cmd = app.add_subcommand(
+      "branch", "Create (from a snapshot or tag), list, delete or fast-forward branches.\n"
+                "Example: millpond branch create plant.readings experiment --tag eod");
+  branch_cmd->add_option("ACTION", branch_action, "create|list|delete|fast-forward")
+      ->required()
+      ->check(CLI::IsMember({"create", "list", "delete", "fast-forward"}));
+  branch_cmd->add_option("TABLE", branch_table, "DB.TABLE")->required();
+  branch_cmd->add_option("NAME", branch_name, "Branch name");
+  branch_cmd->add_option("--snapshot", branch_snapshot, "Create from this snapshot");
+  branch_cmd->add_option("--tag", branch_tag, "Create from this tag");
+
+  std::string snaps_table, snaps_branch;
   auto* snaps = app.add_subcommand("snapshots", "List a table's snapshots.\n"
                                                 "Example: millpond snapshots plant.readings");
   snaps->add_option("TABLE", snaps_table, "DB.TABLE")->required();
+  snaps->add_option("--branch", snaps_branch, "Branch (default main)");
 
   std::string tag_action, tag_table, tag_name;
   int64_t tag_snapshot = -1;
@@ -503,11 +591,13 @@ int main(int argc, char** argv) {
   } else if (*schema_cmd) {
     st = CmdSchema(g, schema_table);
   } else if (*write) {
-    st = CmdWrite(g, write_table, write_input, write_format);
+    st = CmdWrite(g, write_table, write_input, write_format, write_mode, write_branch);
   } else if (*scan) {
     st = CmdScan(g, sa);
   } else if (*snaps) {
-    st = CmdSnapshots(g, snaps_table);
+    st = CmdSnapshots(g, snaps_table, snaps_branch);
+  } else if (*branch_cmd) {
+    st = CmdBranch(g, branch_action, branch_table, branch_name, branch_snapshot, branch_tag);
   } else if (*tag) {
     st = CmdTag(g, tag_action, tag_table, tag_name, tag_snapshot);
   } else if (*alter) {

@@ -33,14 +33,116 @@ Result<std::unique_ptr<AppendWriter>> Table::NewWriter() const {
   return AppendWriter::Make(fs_, path_, std::move(schema), first_seq);
 }
 
+Result<std::unique_ptr<KeyValueWriter>> Table::NewKeyValueWriter() const {
+  ARROW_ASSIGN_OR_RAISE(auto schema, LatestSchema());
+  if (schema.primary_keys.empty()) return Status::Invalid("table ", name_, " has no primary key");
+  if (!IsMainBranch(branch_)) {
+    return Status::NotImplemented("writing primary-key tables on a branch is not supported yet");
+  }
+  return KeyValueWriter::Make(fs_, path_, std::move(schema));
+}
+
+Result<std::unique_ptr<Table>> Table::OnBranch(const std::string& branch) const {
+  auto t = std::make_unique<Table>(fs_, path_, name_);
+  ARROW_ASSIGN_OR_RAISE(t->metadata_path_, BranchMetadataPath(path_, branch));
+  t->branch_ = IsMainBranch(branch) ? kMainBranch : branch;
+  ARROW_ASSIGN_OR_RAISE(auto ids, t->schemas().ListIds());
+  if (ids.empty()) return Status::KeyError("branch '", branch, "' of ", name_, " does not exist");
+  return t;
+}
+
+Status Table::CreateBranch(const std::string& name, std::optional<int64_t> snapshot_id,
+                           const std::optional<std::string>& tag) const {
+  if (IsMainBranch(name)) return Status::Invalid("branch name 'main' is reserved");
+  ARROW_ASSIGN_OR_RAISE(std::string dir, BranchMetadataPath(path_, name));
+  ARROW_ASSIGN_OR_RAISE(bool exists, fs_->Exists(dir));
+  if (exists) return Status::AlreadyExists("branch '", name, "' already exists");
+  if (snapshot_id && tag) return Status::Invalid("give a snapshot or a tag, not both");
+  auto snaps = snapshots();
+  std::optional<paimon::Snapshot> from;
+  if (snapshot_id) {
+    ARROW_ASSIGN_OR_RAISE(from, snaps.ReadSnapshot(*snapshot_id));
+  } else if (tag) {
+    ARROW_ASSIGN_OR_RAISE(from, snaps.ReadTag(*tag));
+  }
+  SchemaManager branch_schemas(fs_, dir);
+  SnapshotManager branch_snaps(fs_, dir);
+  ARROW_ASSIGN_OR_RAISE(auto ids, schemas().ListIds());
+  int64_t max_schema = from ? from->schema_id : (ids.empty() ? 0 : ids.back());
+  // Schemas first, the snapshot last: a branch folder without a snapshot is an empty branch.
+  for (int64_t id : ids) {
+    if (id > max_schema) continue;
+    if (!from && id != max_schema) continue;  // an empty branch starts from the latest schema
+    ARROW_ASSIGN_OR_RAISE(auto text, fs_->ReadFile(schemas().SchemaPath(id)));
+    ARROW_RETURN_NOT_OK(fs_->WriteFileAtomic(branch_schemas.SchemaPath(id), text));
+  }
+  if (from) {
+    if (tag) {
+      ARROW_ASSIGN_OR_RAISE(auto text, fs_->ReadFile(snaps.TagPath(*tag)));
+      ARROW_RETURN_NOT_OK(fs_->WriteFileAtomic(branch_snaps.TagPath(*tag), text));
+    }
+    ARROW_ASSIGN_OR_RAISE(bool ok, branch_snaps.TryCommit(*from));
+    if (!ok) return Status::IOError("branch '", name, "' changed while being created");
+  }
+  return Status::OK();
+}
+
+Result<std::vector<std::string>> Table::ListBranches() const {
+  ARROW_ASSIGN_OR_RAISE(auto infos, fs_->List(fs::JoinPath(path_, "branch")));
+  std::vector<std::string> out;
+  for (const auto& info : infos) {
+    const std::string n = info.base_name();
+    if (info.type() == arrow::fs::FileType::Directory && n.rfind("branch-", 0) == 0) {
+      out.push_back(n.substr(7));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status Table::DeleteBranch(const std::string& name) const {
+  if (IsMainBranch(name)) return Status::Invalid("the main branch cannot be deleted");
+  ARROW_ASSIGN_OR_RAISE(std::string dir, BranchMetadataPath(path_, name));
+  ARROW_ASSIGN_OR_RAISE(bool exists, fs_->Exists(dir));
+  if (!exists) return Status::KeyError("branch '", name, "' does not exist");
+  return fs_->arrow_fs()->DeleteDir(dir);
+}
+
+Status Table::FastForward(const std::string& name) const {
+  if (IsMainBranch(name)) return Status::Invalid("cannot fast-forward main to itself");
+  ARROW_ASSIGN_OR_RAISE(auto branch, OnBranch(name));
+  auto bsnaps = branch->snapshots();
+  ARROW_ASSIGN_OR_RAISE(auto bids, bsnaps.ListSnapshotIds());
+  if (bids.empty()) return Status::Invalid("branch '", name, "' has no snapshot to fast-forward to");
+  auto main_snaps = snapshots();
+  ARROW_ASSIGN_OR_RAISE(auto mids, main_snaps.ListSnapshotIds());
+  // Main's snapshots from the branch's first one on are replaced (newest first, so main's LATEST
+  // never points past a gap), then the branch's schemas and snapshots are copied in.
+  for (auto it = mids.rbegin(); it != mids.rend(); ++it) {
+    if (*it >= bids.front()) ARROW_RETURN_NOT_OK(fs_->DeleteFile(main_snaps.SnapshotPath(*it)));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto sids, branch->schemas().ListIds());
+  for (int64_t id : sids) {
+    ARROW_ASSIGN_OR_RAISE(auto text, fs_->ReadFile(branch->schemas().SchemaPath(id)));
+    ARROW_RETURN_NOT_OK(fs_->WriteFileAtomic(schemas().SchemaPath(id), text));
+  }
+  for (int64_t id : bids) {
+    ARROW_ASSIGN_OR_RAISE(auto text, fs_->ReadFile(bsnaps.SnapshotPath(id)));
+    ARROW_RETURN_NOT_OK(fs_->WriteFileAtomic(main_snaps.SnapshotPath(id), text));
+  }
+  return fs_->WriteFileAtomic(fs::JoinPath(main_snaps.SnapshotDir(), "LATEST"),
+                              std::to_string(bids.back()));
+}
+
 Result<int64_t> Table::Commit(const std::vector<paimon::ManifestEntry>& entries,
                               const CommitOptions& options) const {
   ARROW_ASSIGN_OR_RAISE(auto schema, LatestSchema());
-  FileStoreCommit commit(fs_, path_, std::move(schema), NewCommitUser());
+  FileStoreCommit commit(fs_, path_, std::move(schema), NewCommitUser(), metadata_path_);
   return commit.Commit(entries, options);
 }
 
 Result<std::unique_ptr<TableScan>> Table::NewScan(ScanOptions options) const {
+  if (options.branch.empty()) options.branch = branch_;
   return TableScan::Make(fs_, path_, std::move(options));
 }
 
@@ -157,7 +259,13 @@ Result<std::unique_ptr<Table>> Catalog::CreateTable(const std::string& identifie
     if (schema.FieldIndex(k) < 0) return Status::Invalid("primary key '", k, "' is not a column");
   }
   if (!schema.primary_keys.empty()) {
-    return Status::NotImplemented("primary-key tables are not supported yet");
+    ARROW_ASSIGN_OR_RAISE(schema, PrepareKeyValueTableSchema(std::move(schema)));
+    SchemaManager pk_schemas(fs_, path);
+    ARROW_ASSIGN_OR_RAISE(auto pk_ids, pk_schemas.ListIds());
+    if (!pk_ids.empty()) return Status::AlreadyExists("table ", identifier, " already exists");
+    ARROW_ASSIGN_OR_RAISE(bool pk_created, pk_schemas.TryCommit(schema));
+    if (!pk_created) return Status::AlreadyExists("table ", identifier, " already exists");
+    return std::make_unique<Table>(fs_, path, identifier);
   }
   int32_t buckets = schema.NumBuckets();
   if (!schema.options.count("bucket")) schema.options["bucket"] = "-1";

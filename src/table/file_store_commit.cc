@@ -35,12 +35,13 @@ constexpr size_t kMergeMinCount = 30;
 }  // namespace
 
 FileStoreCommit::FileStoreCommit(std::shared_ptr<fs::FileSystem> fs, std::string table_path,
-                                 paimon::TableSchema schema, std::string commit_user)
+                                 paimon::TableSchema schema, std::string commit_user,
+                                 std::string metadata_path)
     : fs_(fs),
       table_path_(table_path),
       schema_(std::move(schema)),
       commit_user_(std::move(commit_user)),
-      snapshots_(fs, table_path),
+      snapshots_(fs, metadata_path.empty() ? table_path : metadata_path),
       manifests_(fs, table_path, CodecOf(schema_), PartitionTypes(schema_)) {}
 
 Result<int64_t> FileStoreCommit::Commit(const std::vector<paimon::ManifestEntry>& entries,

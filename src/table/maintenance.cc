@@ -97,6 +97,8 @@ Result<int64_t> ConsumerFloor(const fs::FileSystem& fs, const std::string& table
   return floor;
 }
 
+// Files reachable from the main branch's tags and from every snapshot and tag of other branches
+// (branches share the table's data files and manifests).
 Status CollectTagsReachable(const std::shared_ptr<fs::FileSystem>& fs,
                             const paimon::TableSchema& schema, const std::string& table_path,
                             const ManifestIO& io, std::set<std::string>* out) {
@@ -105,6 +107,21 @@ Status CollectTagsReachable(const std::shared_ptr<fs::FileSystem>& fs,
   for (const auto& t : tags) {
     ARROW_ASSIGN_OR_RAISE(auto s, snaps.ReadTag(t));
     ARROW_RETURN_NOT_OK(CollectReachable(*fs, schema, table_path, io, s, out));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto branches, fs->List(fs::JoinPath(table_path, "branch")));
+  for (const auto& b : branches) {
+    if (b.type() != arrow::fs::FileType::Directory) continue;
+    SnapshotManager bsnaps(fs, b.path());
+    ARROW_ASSIGN_OR_RAISE(auto ids, bsnaps.ListSnapshotIds());
+    for (int64_t id : ids) {
+      ARROW_ASSIGN_OR_RAISE(auto s, bsnaps.ReadSnapshot(id));
+      ARROW_RETURN_NOT_OK(CollectReachable(*fs, schema, table_path, io, s, out));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto btags, bsnaps.ListTags());
+    for (const auto& t : btags) {
+      ARROW_ASSIGN_OR_RAISE(auto s, bsnaps.ReadTag(t));
+      ARROW_RETURN_NOT_OK(CollectReachable(*fs, schema, table_path, io, s, out));
+    }
   }
   return Status::OK();
 }

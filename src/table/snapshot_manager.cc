@@ -30,6 +30,16 @@ bool ValidTagName(const std::string& tag) {
 
 }  // namespace
 
+bool IsMainBranch(const std::string& branch) { return branch.empty() || branch == kMainBranch; }
+
+Result<std::string> BranchMetadataPath(const std::string& table_path, const std::string& branch) {
+  if (IsMainBranch(branch)) return table_path;
+  if (!ValidTagName(branch)) {
+    return Status::Invalid("invalid branch name '", branch, "' (use letters, digits, '-', '_', '.')");
+  }
+  return fs::JoinPath(fs::JoinPath(table_path, "branch"), "branch-" + branch);
+}
+
 std::string SnapshotManager::SnapshotDir() const { return fs::JoinPath(table_path_, "snapshot"); }
 
 std::string SnapshotManager::SnapshotPath(int64_t id) const {

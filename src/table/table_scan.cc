@@ -28,8 +28,14 @@ Result<std::unique_ptr<TableScan>> TableScan::Make(std::shared_ptr<fs::FileSyste
   scan->fs_ = std::move(fs);
   scan->table_path_ = std::move(table_path);
   scan->options_ = std::move(options);
-  SnapshotManager snapshots(scan->fs_, scan->table_path_);
-  SchemaManager schemas(scan->fs_, scan->table_path_);
+  ARROW_ASSIGN_OR_RAISE(scan->metadata_path_,
+                        BranchMetadataPath(scan->table_path_, scan->options_.branch));
+  SnapshotManager snapshots(scan->fs_, scan->metadata_path_);
+  SchemaManager schemas(scan->fs_, scan->metadata_path_);
+  if (!IsMainBranch(scan->options_.branch)) {
+    ARROW_ASSIGN_OR_RAISE(auto ids, schemas.ListIds());
+    if (ids.empty()) return Status::KeyError("branch '", scan->options_.branch, "' does not exist");
+  }
   const auto& o = scan->options_;
   int selectors = o.snapshot_id.has_value() + o.tag.has_value() + o.as_of_millis.has_value();
   if (selectors > 1) return Status::Invalid("give at most one of --snapshot, --tag, --as-of");
@@ -120,7 +126,7 @@ Status TableScan::Plan() {
   ManifestIO manifests(fs_, table_path_, paimon::AvroCodec::kZstd, partition_types);
   ARROW_ASSIGN_OR_RAISE(auto live, manifests.LiveEntries(*plan_.snapshot));
   plan_.total_files = static_cast<int64_t>(live.size());
-  SchemaManager schemas(fs_, table_path_);
+  SchemaManager schemas(fs_, metadata_path_);
   for (const auto& e : live) {
     if (!schemas_.count(e.file.schema_id)) {
       ARROW_ASSIGN_OR_RAISE(auto s, schemas.Read(e.file.schema_id));

@@ -244,6 +244,33 @@ TEST_F(TableTest, OrphanCleanupDeletesOnlyOldUnreachableFiles) {
   EXPECT_EQ(Scan(*t)->num_rows(), 10);
 }
 
+TEST_F(TableTest, BranchesShareFilesAndFastForward) {
+  auto t = Create("db.br", {{"snapshot.num-retained.min", "1"}, {"snapshot.time-retained", "1 s"}});
+  WriteCommit(*t, 0, 10);
+  ASSERT_TRUE(t->CreateBranch("exp", 1, std::nullopt).ok());
+  EXPECT_FALSE(t->CreateBranch("exp", 1, std::nullopt).ok());  // exists
+  auto exp = t->OnBranch("exp");
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  WriteCommit(**exp, 10, 5);  // branch snapshot 2
+  WriteCommit(*t, 100, 1);    // main snapshot 2, independent
+  EXPECT_EQ(Scan(**exp)->num_rows(), 15);
+  EXPECT_EQ(Scan(*t)->num_rows(), 11);
+  // Expiring main must keep the files the branch still reads.
+  auto latest = t->snapshots().ReadSnapshot(2);
+  ASSERT_TRUE(latest.ok());
+  auto r = ExpireSnapshots(t->file_system(), t->path(), latest->time_millis + 60'000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->snapshots_expired, 1);
+  EXPECT_EQ(Scan(**exp)->num_rows(), 15);
+  ASSERT_TRUE(t->FastForward("exp").ok());
+  auto main_rows = Scan(*t);
+  EXPECT_EQ(main_rows->num_rows(), 15);
+  EXPECT_EQ(SumIds(*main_rows), 15 * 14 / 2);
+  ASSERT_TRUE(t->DeleteBranch("exp").ok());
+  EXPECT_FALSE(t->OnBranch("exp").ok());
+  EXPECT_FALSE(t->DeleteBranch("main").ok());
+}
+
 TEST_F(TableTest, ReadsGoldenTableWrittenByPaimonJava) {
   auto c = Catalog::Open(MILLPOND_INTEROP_DIR "/parquet", /*create_if_missing=*/false);
   ASSERT_TRUE(c.ok()) << c.status().ToString();

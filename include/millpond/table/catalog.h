@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "millpond/paimon/schema.h"
 #include "millpond/table/append_writer.h"
 #include "millpond/table/file_store_commit.h"
+#include "millpond/table/key_value_writer.h"
 #include "millpond/table/schema_manager.h"
 #include "millpond/table/snapshot_manager.h"
 #include "millpond/table/table_scan.h"
@@ -21,17 +23,38 @@ namespace millpond::table {
 class Table {
  public:
   Table(std::shared_ptr<fs::FileSystem> fs, std::string path, std::string name)
-      : fs_(std::move(fs)), path_(std::move(path)), name_(std::move(name)) {}
+      : fs_(std::move(fs)), path_(std::move(path)), name_(std::move(name)), metadata_path_(path_) {}
+
+  /// The same table seen through branch `branch` ("main" or empty: the main branch). The branch
+  /// must exist (see CreateBranch).
+  Result<std::unique_ptr<Table>> OnBranch(const std::string& branch) const;
 
   const std::string& path() const { return path_; }
   const std::string& name() const { return name_; }
+  const std::string& branch() const { return branch_; }
+  /// Folder holding this branch's snapshot/, schema/ and tag/.
+  const std::string& metadata_path() const { return metadata_path_; }
   const std::shared_ptr<fs::FileSystem>& file_system() const { return fs_; }
-  SnapshotManager snapshots() const { return SnapshotManager(fs_, path_); }
-  SchemaManager schemas() const { return SchemaManager(fs_, path_); }
+  SnapshotManager snapshots() const { return SnapshotManager(fs_, metadata_path_); }
+  SchemaManager schemas() const { return SchemaManager(fs_, metadata_path_); }
+
+  /// Creates branch `name` from snapshot `snapshot_id` or tag `tag` of this branch (exactly one
+  /// given), or empty with the latest schema when neither is: copies the snapshot, the tag and the
+  /// schemas it needs into <table>/branch/branch-NAME (data files are shared).
+  Status CreateBranch(const std::string& name, std::optional<int64_t> snapshot_id,
+                      const std::optional<std::string>& tag) const;
+  Result<std::vector<std::string>> ListBranches() const;
+  /// Deletes a branch's metadata (its data files become orphans unless main still uses them).
+  Status DeleteBranch(const std::string& name) const;
+  /// Makes main equal to the branch: main's snapshots from the branch's earliest on are replaced by
+  /// the branch's snapshots, and its schemas by the branch's.
+  Status FastForward(const std::string& name) const;
   Result<paimon::TableSchema> LatestSchema() const { return schemas().Latest(); }
 
   /// A writer on the latest schema; sequence numbers continue after the latest snapshot.
   Result<std::unique_ptr<AppendWriter>> NewWriter() const;
+  /// A writer for a primary-key table (upserts and deletes as sorted runs).
+  Result<std::unique_ptr<KeyValueWriter>> NewKeyValueWriter() const;
   /// Commits writer output as the next snapshot (retrying against concurrent committers).
   Result<int64_t> Commit(const std::vector<paimon::ManifestEntry>& entries,
                          const CommitOptions& options = {}) const;
@@ -41,6 +64,8 @@ class Table {
   std::shared_ptr<fs::FileSystem> fs_;
   std::string path_;
   std::string name_;
+  std::string metadata_path_;
+  std::string branch_ = kMainBranch;
 };
 
 class Catalog {

@@ -28,8 +28,10 @@ struct CommitOptions {
 
 class FileStoreCommit {
  public:
+  /// `metadata_path` is where the snapshots go: the table folder, or a branch's folder.
   FileStoreCommit(std::shared_ptr<fs::FileSystem> fs, std::string table_path,
-                  paimon::TableSchema schema, std::string commit_user);
+                  paimon::TableSchema schema, std::string commit_user,
+                  std::string metadata_path = "");
 
   /// Commits `entries` (ADD and DELETE of data files). DELETEs must name files that are live in
   /// the snapshot the commit lands on, else the commit fails as a conflict. Returns the new

@@ -27,8 +27,9 @@ struct SchemaChange {
 
 class SchemaManager {
  public:
-  SchemaManager(std::shared_ptr<fs::FileSystem> fs, std::string table_path)
-      : fs_(std::move(fs)), table_path_(std::move(table_path)) {}
+  /// `metadata_path` is the table folder, or a branch's folder (see BranchMetadataPath).
+  SchemaManager(std::shared_ptr<fs::FileSystem> fs, std::string metadata_path)
+      : fs_(std::move(fs)), table_path_(std::move(metadata_path)) {}
 
   std::string SchemaPath(int64_t id) const;
   Result<std::vector<int64_t>> ListIds() const;

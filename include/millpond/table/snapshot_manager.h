@@ -18,11 +18,19 @@ namespace millpond::table {
 
 inline constexpr const char* kSnapshotPrefix = "snapshot-";
 inline constexpr const char* kTagPrefix = "tag-";
+inline constexpr const char* kMainBranch = "main";
+
+/// Where a branch keeps its snapshot/, schema/ and tag/ folders: the table folder for the main
+/// branch, <table>/branch/branch-NAME otherwise. Data files and manifests are shared at the table
+/// root. Names are letters, digits, '-', '_' and '.'.
+Result<std::string> BranchMetadataPath(const std::string& table_path, const std::string& branch);
+bool IsMainBranch(const std::string& branch);
 
 class SnapshotManager {
  public:
-  SnapshotManager(std::shared_ptr<fs::FileSystem> fs, std::string table_path)
-      : fs_(std::move(fs)), table_path_(std::move(table_path)) {}
+  /// `metadata_path` is the table folder, or a branch's folder (see BranchMetadataPath).
+  SnapshotManager(std::shared_ptr<fs::FileSystem> fs, std::string metadata_path)
+      : fs_(std::move(fs)), table_path_(std::move(metadata_path)) {}
 
   std::string SnapshotDir() const;
   std::string SnapshotPath(int64_t id) const;

@@ -29,6 +29,7 @@ struct ScanOptions {
   std::optional<std::string> tag;
   std::optional<int64_t> as_of_millis;
   int64_t limit = -1;
+  std::string branch;  // empty or "main": the main branch
 };
 
 struct ScanPlan {
@@ -65,6 +66,7 @@ class TableScan {
 
   std::shared_ptr<fs::FileSystem> fs_;
   std::string table_path_;
+  std::string metadata_path_;  // the branch's snapshot/schema folders
   ScanOptions options_;
   paimon::TableSchema schema_;  // the schema rows are read as
   std::map<int64_t, paimon::TableSchema> schemas_;

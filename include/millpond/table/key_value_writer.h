@@ -1,0 +1,112 @@
+// Writes Arrow record batches into a primary-key table with fixed buckets: rows are routed by
+// partition and bucket, buffered per bucket in memory (all buckets together bounded by
+// `write-buffer-size`) and flushed as level-0 sorted runs in Paimon's key-value file layout
+// (_KEY_<k>..., _SEQUENCE_NUMBER, _VALUE_KIND, then every table column). Sequence numbers continue
+// per bucket after the newest live file of the latest snapshot. Single-threaded.
+// Mirrors Paimon's KeyValueFileStoreWrite / MergeTreeWriter / KeyValueDataFileWriter.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/type_fwd.h>
+
+#include "millpond/common/status.h"
+#include "millpond/fs/file_system.h"
+#include "millpond/paimon/manifest.h"
+#include "millpond/paimon/schema.h"
+
+namespace millpond::table {
+
+/// Paimon's RowKind, stored as the file column _VALUE_KIND (TINYINT).
+enum class RowKind : int8_t { kInsert = 0, kUpdateBefore = 1, kUpdateAfter = 2, kDelete = 3 };
+
+/// Optional input column carrying each row's kind: strings "+I", "-U", "+U", "-D" or int 0..3.
+inline constexpr const char* kRowKindColumn = "_ROW_KIND";
+inline constexpr const char* kKeyFieldPrefix = "_KEY_";
+inline constexpr const char* kSequenceNumberField = "_SEQUENCE_NUMBER";
+inline constexpr const char* kValueKindField = "_VALUE_KIND";
+/// Field ids Paimon gives the system columns of key-value files (SpecialFields).
+inline constexpr int32_t kKeyFieldIdStart = 1073741823;        // Integer.MAX_VALUE / 2
+inline constexpr int32_t kSequenceNumberFieldId = 2147483646;  // Integer.MAX_VALUE - 1
+inline constexpr int32_t kValueKindFieldId = 2147483645;       // Integer.MAX_VALUE - 2
+
+/// Completes a new primary-key table schema the way Paimon's catalog does: assigns field ids
+/// (0..n-1, ROW sub-fields after), makes primary-key columns NOT NULL, requires `bucket` > 0 and
+/// a bucket key contained in the primary key, Parquet data files and a known `merge-engine`.
+/// Sets id 0 and the creation time. Commit the result with SchemaManager::TryCommit.
+Result<paimon::TableSchema> PrepareKeyValueTableSchema(paimon::TableSchema schema);
+
+class KeyValueWriter {
+ public:
+  /// A writer on `schema` (a primary-key table with bucket > 0). Reads the latest snapshot of
+  /// `table_path` once, so that each bucket's sequence numbers continue after its live files.
+  static Result<std::unique_ptr<KeyValueWriter>> Make(std::shared_ptr<fs::FileSystem> fs,
+                                                      std::string table_path,
+                                                      paimon::TableSchema schema);
+  ~KeyValueWriter();
+
+  /// Buffers a batch (any column order; see ConformToSchema). Row kinds come from a
+  /// `_ROW_KIND` column when the batch has one, else every row is `kind` (kInsert = upsert,
+  /// kDelete = delete by key). Flushes sorted runs when the buffers exceed write-buffer-size.
+  Status Write(const std::shared_ptr<arrow::RecordBatch>& batch, RowKind kind = RowKind::kInsert);
+  /// Flushes every buffer and returns the ADD entries of all files written since the last call.
+  /// The writer can be used again after; sequence numbers keep counting.
+  Result<std::vector<paimon::ManifestEntry>> PrepareCommit();
+  /// Drops the buffers and deletes every file written and not yet handed out by PrepareCommit.
+  void Abort();
+
+  int64_t rows_written() const { return rows_seen_; }
+  /// Bytes held in the write buffers now.
+  int64_t buffered_bytes() const { return buffered_bytes_; }
+  /// Sorted runs flushed so far (one per buffer flush; a flush may roll several files).
+  int64_t flush_count() const { return flush_count_; }
+
+ private:
+  struct BucketBuffer;
+  KeyValueWriter() = default;
+  Result<BucketBuffer*> BufferFor(const std::shared_ptr<arrow::RecordBatch>& batch, int64_t row,
+                                  int32_t bucket);
+  Status Append(BucketBuffer* b, const std::shared_ptr<arrow::RecordBatch>& part);
+  Status FlushIfFull();
+  Status Flush(BucketBuffer* b);
+  Status WriteRun(BucketBuffer* b, const std::shared_ptr<arrow::RecordBatch>& run);
+  Result<std::shared_ptr<arrow::Array>> RowKinds(const std::shared_ptr<arrow::RecordBatch>& batch,
+                                                 RowKind kind, int64_t first_row) const;
+
+  enum class MergeEngine { kDeduplicate, kFirstRow, kPartialUpdate, kAggregation };
+
+  std::shared_ptr<fs::FileSystem> fs_;
+  std::string table_path_;
+  paimon::TableSchema schema_;
+  MergeEngine merge_engine_ = MergeEngine::kDeduplicate;
+  bool ignore_delete_ = false;
+  std::vector<int> key_columns_;        // trimmed primary key (primary key minus partition keys)
+  std::vector<paimon::DataTypePtr> key_types_;
+  std::vector<int> sequence_columns_;   // `sequence.field`
+  bool sequence_descending_ = false;
+  std::vector<paimon::DataField> file_fields_;  // the data file's columns
+  std::vector<int> partition_columns_;
+  std::vector<paimon::DataTypePtr> partition_types_;
+  std::vector<int> bucket_columns_;
+  std::vector<paimon::DataTypePtr> bucket_types_;
+  int32_t num_buckets_ = 0;
+  int64_t write_buffer_size_ = 256ll << 20;
+  int64_t target_file_size_ = 128ll << 20;
+  std::string default_partition_name_;
+  bool legacy_partition_name_ = true;
+  std::string compression_;
+  int compression_level_ = 1;
+  int64_t rows_seen_ = 0;
+  int64_t buffered_bytes_ = 0;
+  int64_t flush_count_ = 0;
+  std::map<std::string, int64_t> restored_max_sequence_;  // key: partition row + bucket
+  std::map<std::string, std::unique_ptr<BucketBuffer>> buffers_;
+  std::vector<paimon::ManifestEntry> finished_;
+  std::vector<std::string> written_paths_;
+};
+
+}  // namespace millpond::table
