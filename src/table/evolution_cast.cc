@@ -171,7 +171,10 @@ Result<std::shared_ptr<arrow::Array>> CastChunk(const std::shared_ptr<arrow::Arr
     }
     return b->Finish();
   }
-  ARROW_ASSIGN_OR_RAISE(auto out, arrow::compute::Cast(*in, target));
+  // Numbers narrow the way Java casts do: fractions are truncated (DOUBLE 11.1 -> INT 11).
+  arrow::compute::CastOptions opts = arrow::compute::CastOptions::Safe();
+  opts.allow_float_truncate = true;
+  ARROW_ASSIGN_OR_RAISE(auto out, arrow::compute::Cast(*in, target, opts));
   return out;
 }
 

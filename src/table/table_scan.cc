@@ -18,7 +18,9 @@
 #include "millpond/table/manifest_io.h"
 #include "millpond/table/schema_manager.h"
 #include "millpond/table/snapshot_manager.h"
+#include "deletion_vector.h"
 #include "evolution_cast.h"
+#include "millpond/table/merge_read.h"
 
 namespace millpond::table {
 
@@ -65,14 +67,6 @@ Result<std::unique_ptr<TableScan>> TableScan::Make(std::shared_ptr<fs::FileSyste
   }
   scan->schemas_[scan->schema_.id] = scan->schema_;
   // Refuse what millpond cannot read correctly yet rather than return wrong rows.
-  if (!scan->schema_.primary_keys.empty()) {
-    return Status::NotImplemented("table ", scan->table_path_,
-                                  " has a primary key; reading primary-key tables is not supported yet");
-  }
-  if (!scan->schema_.Option("scan.fallback-branch", "").empty()) {
-    return Status::NotImplemented("table ", scan->table_path_,
-                                  " reads through scan.fallback-branch; branches are not supported yet");
-  }
   for (const auto& f : scan->schema_.fields) {
     if (f.type->root == paimon::TypeRoot::kBlob) {
       return Status::NotImplemented("table ", scan->table_path_, " has BLOB column '", f.name,
@@ -111,6 +105,32 @@ Result<std::unique_ptr<TableScan>> TableScan::Make(std::shared_ptr<fs::FileSyste
   for (int i : scan->output_fields_) out.push_back(full_schema->field(i));
   scan->output_schema_ = arrow::schema(out);
   ARROW_RETURN_NOT_OK(scan->Plan());
+  // scan.fallback-branch (Paimon's FallbackReadFileStoreTable): partitions the main branch lacks
+  // are read from the fallback branch.
+  std::string fallback = scan->schema_.Option("scan.fallback-branch", "");
+  if (!fallback.empty() && IsMainBranch(scan->options_.branch) && selectors == 0) {
+    ScanOptions fo = scan->options_;
+    fo.branch = fallback;
+    fo.limit = -1;
+    ARROW_ASSIGN_OR_RAISE(scan->fallback_, TableScan::Make(scan->fs_, scan->table_path_, fo));
+    const auto& fs = *scan->fallback_->output_schema();
+    if (fs.num_fields() != scan->output_schema_->num_fields()) {
+      return Status::Invalid("fallback branch '", fallback, "' has other columns than main");
+    }
+    for (int i = 0; i < fs.num_fields(); ++i) {
+      if (fs.field(i)->name() != scan->output_schema_->field(i)->name() ||
+          !fs.field(i)->type()->Equals(*scan->output_schema_->field(i)->type())) {
+        return Status::Invalid("fallback branch '", fallback, "' column ", fs.field(i)->name(),
+                               " differs from main's");
+      }
+    }
+    auto& files = scan->fallback_->plan_.files;
+    files.erase(std::remove_if(files.begin(), files.end(),
+                               [&](const paimon::ManifestEntry& e) {
+                                 return scan->main_partitions_.count(e.partition) > 0;
+                               }),
+                files.end());
+  }
   return scan;
 }
 
@@ -126,6 +146,10 @@ Status TableScan::Plan() {
   ManifestIO manifests(fs_, table_path_, paimon::AvroCodec::kZstd, partition_types);
   ARROW_ASSIGN_OR_RAISE(auto live, manifests.LiveEntries(*plan_.snapshot));
   plan_.total_files = static_cast<int64_t>(live.size());
+  for (const auto& e : live) main_partitions_.insert(e.partition);
+  if (!schema_.primary_keys.empty()) {
+    ARROW_ASSIGN_OR_RAISE(dvs_, DeletionVectors::Load(*fs_, table_path_, schema_, *plan_.snapshot));
+  }
   SchemaManager schemas(fs_, metadata_path_);
   for (const auto& e : live) {
     if (!schemas_.count(e.file.schema_id)) {
@@ -158,9 +182,10 @@ bool TableScan::FileMayMatch(const paimon::ManifestEntry& e) const {
       }
     }
   }
-  // Value statistics, in the file's own schema, mapped by field id.
+  // Value statistics, in the file's own schema, mapped by field id. Not for primary-key tables:
+  // dropping one sorted run of a bucket would change what the merge returns.
   auto file_schema_r = SchemaOf(e.file.schema_id);
-  if (file_schema_r.ok()) {
+  if (file_schema_r.ok() && schema_.primary_keys.empty()) {
     const paimon::TableSchema& fs = **file_schema_r;
     std::vector<const paimon::DataField*> stat_fields;
     if (e.file.value_stats_cols) {
@@ -318,18 +343,49 @@ Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> TableScan::ReadFile(
   return out;
 }
 
+Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> TableScan::ReadBucket(
+    const std::vector<paimon::ManifestEntry>& files) const {
+  ARROW_ASSIGN_OR_RAISE(auto merged,
+                        ReadPrimaryKeyBucket(*fs_, table_path_, schema_, schemas_, files, dvs_.get()));
+  std::vector<std::shared_ptr<arrow::RecordBatch>> out;
+  for (auto batch : merged) {
+    // Filter after the merge, never before: a filtered-out old version must still be superseded.
+    if (predicate_) {
+      ARROW_ASSIGN_OR_RAISE(batch, Filter(*predicate_, batch));
+    }
+    ARROW_ASSIGN_OR_RAISE(batch, batch->SelectColumns(output_fields_));
+    if (batch->num_rows() > 0) out.push_back(std::move(batch));
+  }
+  return out;
+}
+
 Status TableScan::Read(
     const std::function<Status(const std::shared_ptr<arrow::RecordBatch>&)>& sink) const {
   int64_t produced = 0;
   const int64_t limit = options_.limit;
-  const size_t n = plan_.files.size();
+  // Main's files (primary-key tables: whole buckets, merged), then those of the fallback branch's
+  // partitions main lacks.
+  using Batches = std::vector<std::shared_ptr<arrow::RecordBatch>>;
+  std::vector<std::function<Result<Batches>()>> work;
+  for (const TableScan* scan : std::vector<const TableScan*>{this, fallback_.get()}) {
+    if (!scan) continue;
+    if (scan->schema_.primary_keys.empty()) {
+      for (const auto& e : scan->plan_.files) {
+        work.push_back([scan, e = &e] { return scan->ReadFile(*e); });
+      }
+    } else {
+      for (auto& group : GroupByBucket(scan->plan_.files)) {
+        work.push_back([scan, group = std::move(group)] { return scan->ReadBucket(group); });
+      }
+    }
+  }
+  const size_t n = work.size();
   const size_t window = std::max<size_t>(2, std::thread::hardware_concurrency());
   std::vector<std::future<Result<std::vector<std::shared_ptr<arrow::RecordBatch>>>>> pending;
   size_t next = 0;
   auto launch = [&] {
     while (next < n && pending.size() < window) {
-      const auto* e = &plan_.files[next++];
-      pending.push_back(std::async(std::launch::async, [this, e] { return ReadFile(*e); }));
+      pending.push_back(std::async(std::launch::async, work[next++]));
     }
   };
   launch();

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@
 #include "millpond/table/predicate.h"
 
 namespace millpond::table {
+
+class DeletionVectors;  // src/table/deletion_vector.h
 
 struct ScanOptions {
   std::vector<std::string> columns;  // empty: every column
@@ -63,6 +66,9 @@ class TableScan {
   Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadFile(
       const paimon::ManifestEntry& e) const;
   bool FileMayMatch(const paimon::ManifestEntry& e) const;
+  /// Merged rows of one bucket of a primary-key table, filtered and projected.
+  Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadBucket(
+      const std::vector<paimon::ManifestEntry>& files) const;
 
   std::shared_ptr<fs::FileSystem> fs_;
   std::string table_path_;
@@ -75,6 +81,9 @@ class TableScan {
   std::vector<int> read_fields_;    // output fields plus the filter's columns
   std::shared_ptr<arrow::Schema> output_schema_;
   ScanPlan plan_;
+  std::set<std::string> main_partitions_;  // partitions with live files in this branch
+  std::unique_ptr<TableScan> fallback_;    // scan.fallback-branch, for partitions this lacks
+  std::shared_ptr<DeletionVectors> dvs_;  // primary-key tables with deletion vectors
 };
 
 }  // namespace millpond::table

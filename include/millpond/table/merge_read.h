@@ -1,0 +1,65 @@
+// Merge-on-read for primary-key tables: the data files of one (partition, bucket) are sorted runs
+// of key-value rows (_KEY_* columns, _SEQUENCE_NUMBER, _VALUE_KIND, then every table column);
+// they are merged by primary key and sequence and reduced by the table's merge engine
+// (deduplicate, partial-update, aggregation, first-row). With deletion vectors, or for first-row
+// tables, only files above level 0 are read and their deleted positions dropped, as Paimon's batch
+// scan does. Stateless functions; thread-safe. Mirrors Paimon's MergeFileSplitRead,
+// SortMergeReader, ReducerMergeFunctionWrapper and the *MergeFunction classes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/type_fwd.h>
+
+#include "millpond/common/status.h"
+#include "millpond/fs/file_system.h"
+#include "millpond/paimon/manifest.h"
+#include "millpond/paimon/schema.h"
+#include "millpond/table/key_value_writer.h"  // RowKind
+
+namespace millpond::table {
+
+class DeletionVectors;  // src/table/deletion_vector.h
+
+/// Key-value rows of one sorted run (or any set of rows) already in memory: `values` in the
+/// layout of the schema being merged (every field of `TableSchema::fields`), with one sequence
+/// number and one row kind per row.
+struct KeyValueRows {
+  std::shared_ptr<arrow::Table> values;
+  std::vector<int64_t> sequence_numbers;
+  std::vector<RowKind> kinds;
+};
+
+/// Merges rows by the schema's primary key with its merge engine and options (`merge-engine`,
+/// `ignore-delete`, `sequence.field`, `fields.*.sequence-group`, `fields.*.aggregate-function`,
+/// `fields.default-aggregate-function`, `fields.*.list-agg-delimiter`,
+/// `partial-update.remove-record-on-delete`, `aggregation.remove-record-on-delete`). Rows are
+/// ordered by sequence within a key in the order given (later input wins ties). The result holds
+/// one row per live key, in key order, in ToArrowSchema(schema.fields) with nullable fields.
+Result<std::shared_ptr<arrow::Table>> MergeKeyValues(const paimon::TableSchema& schema,
+                                                     const std::vector<KeyValueRows>& runs);
+
+/// True when a batch read of this table reads only files above level 0 and does not need to
+/// merge them (deletion vectors enabled, or the first-row merge engine).
+bool SkipsLevelZero(const paimon::TableSchema& schema);
+
+/// Reads the merged rows of one bucket of a primary-key table. `bucket_files` are the live files
+/// of one (partition, bucket) (ManifestEntry.partition/bucket equal); `schema` is the schema rows
+/// are read as (its fields and options; data files written under older schemas are mapped by field
+/// id, `schemas` must hold every file's schema id); `dvs` may be null. Output: batches in
+/// ToArrowSchema(schema.fields) (every field nullable), one row per key, in key order.
+Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadPrimaryKeyBucket(
+    const fs::FileSystem& fs, const std::string& table_path, const paimon::TableSchema& schema,
+    const std::map<int64_t, paimon::TableSchema>& schemas,
+    const std::vector<paimon::ManifestEntry>& bucket_files, const DeletionVectors* dvs);
+
+/// Groups live entries by (partition, bucket), keeping their order within a group; groups come
+/// in order of first appearance.
+std::vector<std::vector<paimon::ManifestEntry>> GroupByBucket(
+    const std::vector<paimon::ManifestEntry>& entries);
+
+}  // namespace millpond::table

@@ -1,0 +1,767 @@
+// Merge-on-read of primary-key buckets: file reading with schema evolution, the sort-merge by key
+// and sequence, and the merge engines.
+#include "millpond/table/merge_read.h"
+
+#include <algorithm>
+#include <numeric>
+#include <optional>
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+
+#include "deletion_vector.h"
+#include "evolution_cast.h"
+#include "millpond/paimon/data_file.h"
+
+namespace millpond::table {
+namespace {
+
+constexpr const char* kSequenceNumber = "_SEQUENCE_NUMBER";
+constexpr const char* kValueKind = "_VALUE_KIND";
+
+bool IsRetract(RowKind k) { return k == RowKind::kUpdateBefore || k == RowKind::kDelete; }
+
+// --- value comparison ------------------------------------------------------------------------
+
+template <typename T>
+int Cmp(const T& a, const T& b) {
+  return a < b ? -1 : (b < a ? 1 : 0);
+}
+
+// Compares a[i] with b[j] (same type); nulls first. Nested types compare equal.
+int CompareValues(const arrow::Array& a, int64_t i, const arrow::Array& b, int64_t j) {
+  bool an = a.IsNull(i), bn = b.IsNull(j);
+  if (an || bn) return an == bn ? 0 : (an ? -1 : 1);
+  switch (a.type_id()) {
+#define MP_PRIM(ID, ARR) \
+  case arrow::Type::ID:  \
+    return Cmp(static_cast<const arrow::ARR&>(a).Value(i), static_cast<const arrow::ARR&>(b).Value(j));
+    MP_PRIM(BOOL, BooleanArray)
+    MP_PRIM(INT8, Int8Array)
+    MP_PRIM(INT16, Int16Array)
+    MP_PRIM(INT32, Int32Array)
+    MP_PRIM(INT64, Int64Array)
+    MP_PRIM(UINT8, UInt8Array)
+    MP_PRIM(UINT16, UInt16Array)
+    MP_PRIM(UINT32, UInt32Array)
+    MP_PRIM(UINT64, UInt64Array)
+    MP_PRIM(FLOAT, FloatArray)
+    MP_PRIM(DOUBLE, DoubleArray)
+    MP_PRIM(DATE32, Date32Array)
+    MP_PRIM(DATE64, Date64Array)
+    MP_PRIM(TIME32, Time32Array)
+    MP_PRIM(TIME64, Time64Array)
+    MP_PRIM(TIMESTAMP, TimestampArray)
+#undef MP_PRIM
+    case arrow::Type::STRING:
+    case arrow::Type::BINARY: {
+      // Byte-wise unsigned, as BinaryString.compareTo.
+      auto x = static_cast<const arrow::BinaryArray&>(a).GetView(i);
+      auto y = static_cast<const arrow::BinaryArray&>(b).GetView(j);
+      int c = x.compare(y);
+      return c < 0 ? -1 : (c > 0 ? 1 : 0);
+    }
+    case arrow::Type::LARGE_STRING:
+    case arrow::Type::LARGE_BINARY: {
+      auto x = static_cast<const arrow::LargeBinaryArray&>(a).GetView(i);
+      auto y = static_cast<const arrow::LargeBinaryArray&>(b).GetView(j);
+      int c = x.compare(y);
+      return c < 0 ? -1 : (c > 0 ? 1 : 0);
+    }
+    case arrow::Type::FIXED_SIZE_BINARY: {
+      auto x = static_cast<const arrow::FixedSizeBinaryArray&>(a).GetView(i);
+      auto y = static_cast<const arrow::FixedSizeBinaryArray&>(b).GetView(j);
+      int c = x.compare(y);
+      return c < 0 ? -1 : (c > 0 ? 1 : 0);
+    }
+    case arrow::Type::DECIMAL128: {
+      arrow::Decimal128 x(static_cast<const arrow::Decimal128Array&>(a).GetValue(i));
+      arrow::Decimal128 y(static_cast<const arrow::Decimal128Array&>(b).GetValue(j));
+      return Cmp(x, y);
+    }
+    default:
+      return 0;
+  }
+}
+
+// --- options -----------------------------------------------------------------------------------
+
+enum class Engine { kDeduplicate, kPartialUpdate, kAggregation, kFirstRow };
+
+enum class AggFn {
+  kPrimaryKey, kSum, kProduct, kMin, kMax, kCount, kLastValue, kLastNonNullValue, kFirstValue,
+  kFirstNonNullValue, kListAgg, kBoolAnd, kBoolOr
+};
+
+struct MergeOptions {
+  Engine engine = Engine::kDeduplicate;
+  bool ignore_delete = false;
+  bool remove_record_on_delete = false;
+  std::vector<int> key_fields;
+  std::vector<int> sequence_fields;
+  // Partial update: the sequence group (index into groups) of each field, or -1.
+  std::vector<int> field_group;
+  std::vector<std::vector<int>> groups;  // sequence fields of each group
+  // Aggregation.
+  std::vector<AggFn> agg;
+  std::vector<std::string> delimiter;
+  std::vector<bool> ignore_retract;
+};
+
+Result<AggFn> ParseAggFn(const std::string& name, const std::string& field) {
+  static const std::map<std::string, AggFn> kNames = {
+      {"sum", AggFn::kSum},
+      {"product", AggFn::kProduct},
+      {"min", AggFn::kMin},
+      {"max", AggFn::kMax},
+      {"count", AggFn::kCount},
+      {"last_value", AggFn::kLastValue},
+      {"last_non_null_value", AggFn::kLastNonNullValue},
+      {"first_value", AggFn::kFirstValue},
+      {"first_non_null_value", AggFn::kFirstNonNullValue},
+      {"listagg", AggFn::kListAgg},
+      {"bool_and", AggFn::kBoolAnd},
+      {"bool_or", AggFn::kBoolOr}};
+  auto it = kNames.find(name);
+  if (it == kNames.end()) {
+    return Status::NotImplemented("aggregate function '", name, "' of field '", field,
+                                  "' is not supported");
+  }
+  return it->second;
+}
+
+Result<int> FieldIndexOrError(const paimon::TableSchema& schema, const std::string& name,
+                              const char* option) {
+  int i = schema.FieldIndex(name);
+  if (i < 0) return Status::Invalid(option, ": unknown field '", name, "'");
+  return i;
+}
+
+Result<MergeOptions> ParseMergeOptions(const paimon::TableSchema& schema) {
+  MergeOptions o;
+  std::string engine = schema.Option("merge-engine", "deduplicate");
+  if (engine == "deduplicate") {
+    o.engine = Engine::kDeduplicate;
+  } else if (engine == "partial-update") {
+    o.engine = Engine::kPartialUpdate;
+  } else if (engine == "aggregation") {
+    o.engine = Engine::kAggregation;
+  } else if (engine == "first-row") {
+    o.engine = Engine::kFirstRow;
+  } else {
+    return Status::Invalid("unknown merge-engine '", engine, "'");
+  }
+  auto flag = [&](const std::string& key) { return schema.Option(key, "false") == "true"; };
+  o.ignore_delete = flag("ignore-delete") || flag(engine + ".ignore-delete");
+  o.remove_record_on_delete = (o.engine == Engine::kPartialUpdate &&
+                               flag("partial-update.remove-record-on-delete")) ||
+                              (o.engine == Engine::kAggregation &&
+                               flag("aggregation.remove-record-on-delete"));
+  if (schema.primary_keys.empty()) return Status::Invalid("table has no primary key");
+  for (const auto& k : schema.primary_keys) {
+    ARROW_ASSIGN_OR_RAISE(int i, FieldIndexOrError(schema, k, "primary key"));
+    o.key_fields.push_back(i);
+  }
+  for (const auto& f : paimon::SplitNames(schema.Option("sequence.field", ""))) {
+    ARROW_ASSIGN_OR_RAISE(int i, FieldIndexOrError(schema, f, "sequence.field"));
+    o.sequence_fields.push_back(i);
+  }
+  const size_t n = schema.fields.size();
+  o.field_group.assign(n, -1);
+  if (o.engine == Engine::kPartialUpdate) {
+    const std::string prefix = "fields.", suffix = ".sequence-group";
+    for (const auto& [key, value] : schema.options) {
+      if (key.size() <= prefix.size() + suffix.size() || key.rfind(prefix, 0) != 0 ||
+          key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) {
+        continue;
+      }
+      std::string seq_names = key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
+      std::vector<int> seq;
+      for (const auto& s : paimon::SplitNames(seq_names)) {
+        ARROW_ASSIGN_OR_RAISE(int i, FieldIndexOrError(schema, s, key.c_str()));
+        seq.push_back(i);
+      }
+      int g = static_cast<int>(o.groups.size());
+      o.groups.push_back(seq);
+      for (int i : seq) o.field_group[i] = g;
+      for (const auto& f : paimon::SplitNames(value)) {
+        ARROW_ASSIGN_OR_RAISE(int i, FieldIndexOrError(schema, f, key.c_str()));
+        o.field_group[i] = g;
+      }
+    }
+  }
+  if (o.engine == Engine::kAggregation) {
+    std::string dflt = schema.Option("fields.default-aggregate-function", "last_non_null_value");
+    for (size_t i = 0; i < n; ++i) {
+      const auto& name = schema.fields[i].name;
+      bool is_key = std::find(o.key_fields.begin(), o.key_fields.end(), static_cast<int>(i)) !=
+                    o.key_fields.end();
+      if (is_key) {
+        o.agg.push_back(AggFn::kPrimaryKey);
+      } else {
+        ARROW_ASSIGN_OR_RAISE(
+            auto fn, ParseAggFn(schema.Option("fields." + name + ".aggregate-function", dflt), name));
+        o.agg.push_back(fn);
+      }
+      o.delimiter.push_back(schema.Option("fields." + name + ".list-agg-delimiter", ","));
+      o.ignore_retract.push_back(schema.Option("fields." + name + ".ignore-retract", "false") ==
+                                 "true");
+    }
+  }
+  return o;
+}
+
+// --- aggregation over scalars ----------------------------------------------------------------
+
+bool IsInteger(arrow::Type::type t) {
+  return t == arrow::Type::INT8 || t == arrow::Type::INT16 || t == arrow::Type::INT32 ||
+         t == arrow::Type::INT64;
+}
+
+int64_t IntOf(const arrow::Scalar& s) {
+  switch (s.type->id()) {
+    case arrow::Type::INT8: return static_cast<const arrow::Int8Scalar&>(s).value;
+    case arrow::Type::INT16: return static_cast<const arrow::Int16Scalar&>(s).value;
+    case arrow::Type::INT32: return static_cast<const arrow::Int32Scalar&>(s).value;
+    default: return static_cast<const arrow::Int64Scalar&>(s).value;
+  }
+}
+
+Result<std::shared_ptr<arrow::Scalar>> MakeInt(const std::shared_ptr<arrow::DataType>& type,
+                                               int64_t v) {
+  switch (type->id()) {
+    case arrow::Type::INT8: return arrow::MakeScalar(type, static_cast<int8_t>(v));
+    case arrow::Type::INT16: return arrow::MakeScalar(type, static_cast<int16_t>(v));
+    case arrow::Type::INT32: return arrow::MakeScalar(type, static_cast<int32_t>(v));
+    default: return arrow::MakeScalar(type, v);
+  }
+}
+
+// acc (+|-|*) in for numeric scalars; null acc means "no value yet".
+Result<std::shared_ptr<arrow::Scalar>> Arith(std::shared_ptr<arrow::Scalar> acc,
+                                             const std::shared_ptr<arrow::Scalar>& in, char op,
+                                             const std::string& field) {
+  if (!in || !in->is_valid) return acc;
+  auto type = in->type;
+  if (!acc || !acc->is_valid) {
+    if (op != '-') return in;
+    acc = nullptr;
+  }
+  auto t = type->id();
+  if (IsInteger(t)) {
+    int64_t a = acc ? IntOf(*acc) : 0, b = IntOf(*in);
+    return MakeInt(type, op == '+' ? a + b : (op == '-' ? a - b : a * b));
+  }
+  if (t == arrow::Type::FLOAT || t == arrow::Type::DOUBLE) {
+    auto d = [](const arrow::Scalar& s) {
+      return s.type->id() == arrow::Type::FLOAT
+                 ? static_cast<double>(static_cast<const arrow::FloatScalar&>(s).value)
+                 : static_cast<const arrow::DoubleScalar&>(s).value;
+    };
+    double a = acc ? d(*acc) : 0, b = d(*in);
+    double r = op == '+' ? a + b : (op == '-' ? a - b : a * b);
+    if (t == arrow::Type::FLOAT) return arrow::MakeScalar(type, static_cast<float>(r));
+    return arrow::MakeScalar(type, r);
+  }
+  if (t == arrow::Type::DECIMAL128) {
+    arrow::Decimal128 a = acc ? static_cast<const arrow::Decimal128Scalar&>(*acc).value
+                              : arrow::Decimal128(0);
+    arrow::Decimal128 b = static_cast<const arrow::Decimal128Scalar&>(*in).value;
+    if (op == '*') return Status::NotImplemented("product of DECIMAL field '", field, "'");
+    return std::make_shared<arrow::Decimal128Scalar>(op == '+' ? a + b : a - b, type);
+  }
+  return Status::NotImplemented("sum/product of field '", field, "' of type ", type->ToString());
+}
+
+// One aggregation step of field `fn` (org.apache.paimon.mergetree.compact.aggregate.Field*Agg).
+Result<std::shared_ptr<arrow::Scalar>> Aggregate(AggFn fn, std::shared_ptr<arrow::Scalar> acc,
+                                                 const std::shared_ptr<arrow::Scalar>& in,
+                                                 bool retract, const std::string& delimiter,
+                                                 const std::string& field) {
+  auto valid = [](const std::shared_ptr<arrow::Scalar>& s) { return s && s->is_valid; };
+  if (retract) {
+    switch (fn) {
+      case AggFn::kPrimaryKey: return in;
+      case AggFn::kSum: return Arith(acc, in, '-', field);
+      case AggFn::kCount:
+        if (!valid(in)) return acc;
+        return MakeInt(in->type, (valid(acc) ? IntOf(*acc) : 0) - 1);
+      case AggFn::kLastValue: return std::shared_ptr<arrow::Scalar>();
+      case AggFn::kLastNonNullValue:
+        return valid(in) ? std::shared_ptr<arrow::Scalar>() : acc;
+      default:
+        return Status::NotImplemented("aggregate function of field '", field,
+                                      "' cannot retract (set fields.", field,
+                                      ".ignore-retract or ignore-delete)");
+    }
+  }
+  switch (fn) {
+    case AggFn::kPrimaryKey:
+    case AggFn::kLastValue: return in;
+    case AggFn::kLastNonNullValue: return valid(in) ? in : acc;
+    case AggFn::kFirstValue: return acc;  // the first row initializes (see caller)
+    case AggFn::kFirstNonNullValue: return valid(acc) ? acc : in;
+    case AggFn::kSum: return Arith(acc, in, '+', field);
+    case AggFn::kProduct: return Arith(acc, in, '*', field);
+    case AggFn::kCount:
+      if (!valid(acc)) return MakeInt(in->type, valid(in) ? 1 : 0);
+      if (!valid(in)) return acc;
+      return MakeInt(in->type, IntOf(*acc) + 1);
+    case AggFn::kMin:
+    case AggFn::kMax: {
+      if (!valid(in)) return acc;
+      if (!valid(acc)) return in;
+      ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeArrayFromScalar(*acc, 1));
+      ARROW_ASSIGN_OR_RAISE(auto b, arrow::MakeArrayFromScalar(*in, 1));
+      int c = CompareValues(*a, 0, *b, 0);
+      return (fn == AggFn::kMin ? c <= 0 : c >= 0) ? acc : in;
+    }
+    case AggFn::kListAgg: {
+      if (!valid(in)) return acc;
+      if (!valid(acc)) return in;
+      auto a = static_cast<const arrow::StringScalar&>(*acc).view();
+      auto b = static_cast<const arrow::StringScalar&>(*in).view();
+      return std::static_pointer_cast<arrow::Scalar>(std::make_shared<arrow::StringScalar>(
+          std::string(a) + delimiter + std::string(b)));
+    }
+    case AggFn::kBoolAnd:
+    case AggFn::kBoolOr: {
+      if (!valid(in)) return acc;
+      if (!valid(acc)) return in;
+      bool a = static_cast<const arrow::BooleanScalar&>(*acc).value;
+      bool b = static_cast<const arrow::BooleanScalar&>(*in).value;
+      return std::static_pointer_cast<arrow::Scalar>(
+          std::make_shared<arrow::BooleanScalar>(fn == AggFn::kBoolAnd ? a && b : a || b));
+    }
+  }
+  return acc;
+}
+
+// --- the merge ---------------------------------------------------------------------------------
+
+class Merger {
+ public:
+  Merger(const paimon::TableSchema& schema, const MergeOptions& o, const arrow::Table& t,
+         const std::vector<int64_t>& seq, const std::vector<RowKind>& kinds)
+      : schema_(schema), o_(o), seq_(seq), kinds_(kinds) {
+    for (int c = 0; c < t.num_columns(); ++c) cols_.push_back(t.column(c)->chunk(0));
+    take_.assign(cols_.size(), {});
+    scalars_.assign(cols_.size(), {});
+  }
+
+  int CompareKeys(int64_t a, int64_t b) const {
+    for (int k : o_.key_fields) {
+      int c = CompareValues(*cols_[k], a, *cols_[k], b);
+      if (c != 0) return c;
+    }
+    return 0;
+  }
+  int CompareSequence(int64_t a, int64_t b) const {
+    for (int k : o_.sequence_fields) {
+      int c = CompareValues(*cols_[k], a, *cols_[k], b);
+      if (c != 0) return c;
+    }
+    return Cmp(seq_[a], seq_[b]);
+  }
+
+  // Reduces the rows of one key (in merge order) to at most one output row.
+  Status Reduce(const std::vector<int64_t>& rows) {
+    if (rows.size() == 1) {
+      // ReducerMergeFunctionWrapper: a single record is passed through unmerged.
+      if (!IsRetract(kinds_[rows[0]])) EmitRow(rows[0]);
+      return Status::OK();
+    }
+    switch (o_.engine) {
+      case Engine::kDeduplicate: {
+        std::optional<int64_t> last;
+        for (int64_t r : rows) {
+          if (o_.ignore_delete && IsRetract(kinds_[r])) continue;
+          last = r;
+        }
+        if (last && !IsRetract(kinds_[*last])) EmitRow(*last);
+        return Status::OK();
+      }
+      case Engine::kFirstRow: {
+        std::optional<int64_t> first;
+        for (int64_t r : rows) {
+          if (IsRetract(kinds_[r])) {
+            if (o_.ignore_delete) continue;
+            return Status::Invalid(
+                "first-row merge engine met a DELETE/UPDATE_BEFORE record; set ignore-delete");
+          }
+          if (!first) first = r;
+        }
+        if (first) EmitRow(*first);
+        return Status::OK();
+      }
+      case Engine::kPartialUpdate: return PartialUpdate(rows);
+      case Engine::kAggregation: return Aggregation(rows);
+    }
+    return Status::OK();
+  }
+
+  Result<std::shared_ptr<arrow::Table>> Finish(const std::shared_ptr<arrow::Schema>& schema) {
+    arrow::ArrayVector out;
+    for (size_t c = 0; c < cols_.size(); ++c) {
+      if (o_.engine == Engine::kAggregation) {
+        ARROW_ASSIGN_OR_RAISE(auto builder, arrow::MakeBuilder(cols_[c]->type()));
+        for (const auto& s : scalars_[c]) {
+          if (s && s->is_valid) {
+            ARROW_RETURN_NOT_OK(builder->AppendScalar(*s));
+          } else {
+            ARROW_RETURN_NOT_OK(builder->AppendNull());
+          }
+        }
+        ARROW_ASSIGN_OR_RAISE(auto a, builder->Finish());
+        out.push_back(a);
+        continue;
+      }
+      arrow::Int64Builder idx;
+      for (int64_t r : take_[c]) {
+        ARROW_RETURN_NOT_OK(r < 0 ? idx.AppendNull() : idx.Append(r));
+      }
+      ARROW_ASSIGN_OR_RAISE(auto indices, idx.Finish());
+      ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(cols_[c], indices));
+      out.push_back(taken.make_array());
+    }
+    int64_t n = out.empty() ? 0 : out[0]->length();
+    return arrow::Table::Make(schema, out, n);
+  }
+
+ private:
+  void EmitRow(int64_t r) {
+    for (size_t c = 0; c < cols_.size(); ++c) {
+      if (o_.engine == Engine::kAggregation) {
+        auto s = cols_[c]->GetScalar(r);
+        scalars_[c].push_back(s.ok() ? *s : nullptr);
+      } else {
+        take_[c].push_back(r);
+      }
+    }
+  }
+
+  // PartialUpdateMergeFunction: non-null fields overwrite; sequence groups replace their fields
+  // from the row with the greatest group sequence.
+  Status PartialUpdate(const std::vector<int64_t>& rows) {
+    const size_t n = cols_.size();
+    std::vector<int64_t> pick(n, -1);
+    std::vector<int64_t> group_best(o_.groups.size(), -1);
+    bool any = false;
+    RowKind last_kind = RowKind::kInsert;
+    for (int64_t r : rows) {
+      if (IsRetract(kinds_[r])) {
+        if (o_.ignore_delete) continue;
+        if (o_.remove_record_on_delete && kinds_[r] == RowKind::kDelete) {
+          std::fill(pick.begin(), pick.end(), -1);
+          std::fill(group_best.begin(), group_best.end(), -1);
+          any = false;
+          continue;
+        }
+        if (!o_.groups.empty()) {
+          // Retracting a sequence group nulls its fields when the retract is newer.
+          for (size_t g = 0; g < o_.groups.size(); ++g) {
+            if (GroupNewer(g, r, group_best[g])) {
+              group_best[g] = r;
+              for (size_t c = 0; c < n; ++c) {
+                if (o_.field_group[c] == static_cast<int>(g)) pick[c] = -1;
+              }
+            }
+          }
+          continue;
+        }
+        return Status::Invalid(
+            "partial-update merge engine met a DELETE/UPDATE_BEFORE record; set ignore-delete or "
+            "partial-update.remove-record-on-delete");
+      }
+      any = true;
+      last_kind = kinds_[r];
+      for (size_t g = 0; g < o_.groups.size(); ++g) {
+        if (GroupNewer(g, r, group_best[g])) {
+          group_best[g] = r;
+          for (size_t c = 0; c < n; ++c) {
+            if (o_.field_group[c] == static_cast<int>(g)) pick[c] = r;
+          }
+        }
+      }
+      for (size_t c = 0; c < n; ++c) {
+        if (o_.field_group[c] < 0 && !cols_[c]->IsNull(r)) pick[c] = r;
+      }
+    }
+    (void)last_kind;
+    if (!any) return Status::OK();
+    for (int k : o_.key_fields) pick[k] = rows.back();
+    for (size_t c = 0; c < n; ++c) take_[c].push_back(pick[c]);
+    return Status::OK();
+  }
+
+  // Whether row r's group sequence is non-null and >= that of `best` (-1: none yet).
+  bool GroupNewer(size_t g, int64_t r, int64_t best) const {
+    bool all_null = true;
+    for (int s : o_.groups[g]) all_null = all_null && cols_[s]->IsNull(r);
+    if (all_null) return false;
+    if (best < 0) return true;
+    for (int s : o_.groups[g]) {
+      int c = CompareValues(*cols_[s], r, *cols_[s], best);
+      if (c != 0) return c > 0;
+    }
+    return true;
+  }
+
+  // AggregateMergeFunction.
+  Status Aggregation(const std::vector<int64_t>& rows) {
+    const size_t n = cols_.size();
+    std::vector<std::shared_ptr<arrow::Scalar>> acc(n);
+    bool any = false;
+    for (int64_t r : rows) {
+      bool retract = IsRetract(kinds_[r]);
+      if (retract && o_.ignore_delete) continue;
+      if (retract && o_.remove_record_on_delete && kinds_[r] == RowKind::kDelete) {
+        std::fill(acc.begin(), acc.end(), nullptr);
+        any = false;
+        continue;
+      }
+      bool first = !any;
+      any = true;
+      for (size_t c = 0; c < n; ++c) {
+        if (retract && o_.ignore_retract[c]) continue;
+        ARROW_ASSIGN_OR_RAISE(auto in, cols_[c]->GetScalar(r));
+        if (first && o_.agg[c] == AggFn::kFirstValue && !retract) {
+          acc[c] = in;
+          continue;
+        }
+        ARROW_ASSIGN_OR_RAISE(acc[c], Aggregate(o_.agg[c], acc[c], in, retract, o_.delimiter[c],
+                                                schema_.fields[c].name));
+      }
+    }
+    if (!any) return Status::OK();
+    for (size_t c = 0; c < n; ++c) scalars_[c].push_back(acc[c]);
+    return Status::OK();
+  }
+
+  const paimon::TableSchema& schema_;
+  const MergeOptions& o_;
+  const std::vector<int64_t>& seq_;
+  const std::vector<RowKind>& kinds_;
+  arrow::ArrayVector cols_;
+  std::vector<std::vector<int64_t>> take_;  // per column: source row per output row, -1 = null
+  std::vector<std::vector<std::shared_ptr<arrow::Scalar>>> scalars_;  // aggregation output
+};
+
+std::shared_ptr<arrow::Schema> OutputSchema(const paimon::TableSchema& schema) {
+  auto full = paimon::ToArrowSchema(schema.fields);
+  arrow::FieldVector fields;
+  for (const auto& f : full->fields()) fields.push_back(f->WithNullable(true));
+  return arrow::schema(fields);
+}
+
+// --- reading one data file ---------------------------------------------------------------------
+
+Result<KeyValueRows> ReadKeyValueFile(const fs::FileSystem& fs, const std::string& table_path,
+                                      const paimon::TableSchema& schema,
+                                      const std::map<int64_t, paimon::TableSchema>& schemas,
+                                      const paimon::ManifestEntry& e,
+                                      const std::vector<uint32_t>* deleted) {
+  auto fit = schemas.find(e.file.schema_id);
+  if (fit == schemas.end()) {
+    return Status::Invalid("data file ", e.file.file_name, ": schema ", e.file.schema_id,
+                           " not loaded");
+  }
+  const paimon::TableSchema& file_schema = fit->second;
+  std::string path;
+  if (e.file.external_path && !e.file.external_path->empty()) {
+    path = LocalExternalPath(*e.file.external_path);
+  } else {
+    ARROW_ASSIGN_OR_RAISE(std::string dir, BucketPath(table_path, schema, e.partition, e.bucket));
+    path = fs::JoinPath(dir, e.file.file_name);
+  }
+  std::string format = paimon::FormatFromFileName(e.file.file_name);
+  if (format.empty()) format = file_schema.Option("file.format", "parquet");
+  std::vector<std::string> columns = {kSequenceNumber, kValueKind};
+  std::vector<const paimon::DataField*> file_fields;
+  bool nanos = false;
+  for (const auto& f : schema.fields) {
+    int fi = file_schema.FieldIndexById(f.id);
+    file_fields.push_back(fi >= 0 ? &file_schema.fields[fi] : nullptr);
+    if (fi < 0) continue;
+    const auto& ff = file_schema.fields[fi];
+    columns.push_back(ff.name);
+    nanos = nanos || ((ff.type->root == paimon::TypeRoot::kTimestamp ||
+                       ff.type->root == paimon::TypeRoot::kLocalZonedTimestamp) &&
+                      ff.type->precision > 6);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto table, paimon::ReadDataFile(fs, path, format, columns, nanos));
+  ARROW_ASSIGN_OR_RAISE(table, table->CombineChunks());
+  const int64_t rows = table->num_rows();
+  if (rows != e.file.row_count) {
+    return Status::IOError("data file ", path, " has ", rows, " rows but the manifest says ",
+                           e.file.row_count);
+  }
+  KeyValueRows out;
+  auto seq_col = table->GetColumnByName(kSequenceNumber);
+  auto kind_col = table->GetColumnByName(kValueKind);
+  if (!seq_col || !kind_col) {
+    return Status::Invalid("data file ", path, " lacks ", kSequenceNumber, " or ", kValueKind,
+                           "; is it a primary-key data file?");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto seq_datum, arrow::compute::Cast(seq_col, arrow::int64()));
+  ARROW_ASSIGN_OR_RAISE(auto kind_datum, arrow::compute::Cast(kind_col, arrow::int8()));
+  auto seq = std::static_pointer_cast<arrow::Int64Array>(seq_datum.chunked_array()->chunk(0));
+  auto kinds = std::static_pointer_cast<arrow::Int8Array>(kind_datum.chunked_array()->chunk(0));
+  out.sequence_numbers.reserve(rows);
+  out.kinds.reserve(rows);
+  for (int64_t i = 0; i < rows; ++i) {
+    out.sequence_numbers.push_back(seq->Value(i));
+    int8_t k = kinds->Value(i);
+    if (k < 0 || k > 3) return Status::Invalid("data file ", path, ": bad _VALUE_KIND ", int{k});
+    out.kinds.push_back(static_cast<RowKind>(k));
+  }
+  auto target = OutputSchema(schema);
+  arrow::ChunkedArrayVector cols;
+  for (size_t k = 0; k < schema.fields.size(); ++k) {
+    const auto& tf = target->field(static_cast<int>(k));
+    std::shared_ptr<arrow::ChunkedArray> col;
+    if (file_fields[k]) col = table->GetColumnByName(file_fields[k]->name);
+    if (!col) {
+      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(tf->type(), rows));
+      col = std::make_shared<arrow::ChunkedArray>(nulls);
+    } else if (file_fields[k]->type->ToString() != schema.fields[k].type->ToString()) {
+      auto cast = CastForEvolution(col, *file_fields[k]->type, *schema.fields[k].type);
+      if (!cast.ok()) {
+        return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
+                               " cannot be read as ", tf->type()->ToString(), ": ",
+                               cast.status().message());
+      }
+      col = *cast;
+    } else if (!col->type()->Equals(*tf->type())) {
+      auto cast = arrow::compute::Cast(col, tf->type(), arrow::compute::CastOptions::Unsafe());
+      if (!cast.ok()) {
+        return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
+                               " cannot be read as ", tf->type()->ToString(), ": ",
+                               cast.status().message());
+      }
+      col = cast->chunked_array();
+    }
+    cols.push_back(col);
+  }
+  out.values = arrow::Table::Make(target, cols, rows);
+  if (deleted && !deleted->empty()) {
+    arrow::BooleanBuilder keep;
+    ARROW_RETURN_NOT_OK(keep.Reserve(rows));
+    size_t d = 0;
+    std::vector<int64_t> seqs;
+    std::vector<RowKind> ks;
+    for (int64_t i = 0; i < rows; ++i) {
+      while (d < deleted->size() && (*deleted)[d] < i) ++d;
+      bool del = d < deleted->size() && (*deleted)[d] == i;
+      keep.UnsafeAppend(!del);
+      if (!del) {
+        seqs.push_back(out.sequence_numbers[i]);
+        ks.push_back(out.kinds[i]);
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto mask, keep.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto filtered, arrow::compute::Filter(out.values, mask));
+    out.values = filtered.table();
+    out.sequence_numbers = std::move(seqs);
+    out.kinds = std::move(ks);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<arrow::Table>> MergeKeyValues(const paimon::TableSchema& schema,
+                                                     const std::vector<KeyValueRows>& runs) {
+  ARROW_ASSIGN_OR_RAISE(MergeOptions o, ParseMergeOptions(schema));
+  auto out_schema = OutputSchema(schema);
+  std::vector<std::shared_ptr<arrow::Table>> tables;
+  std::vector<int64_t> seq;
+  std::vector<RowKind> kinds;
+  for (const auto& r : runs) {
+    if (!r.values) continue;
+    if (static_cast<size_t>(r.values->num_rows()) != r.sequence_numbers.size() ||
+        r.sequence_numbers.size() != r.kinds.size()) {
+      return Status::Invalid("key-value rows: values, sequence numbers and kinds differ in length");
+    }
+    if (r.values->num_columns() != out_schema->num_fields()) {
+      return Status::Invalid("key-value rows have ", r.values->num_columns(),
+                             " columns; the schema has ", out_schema->num_fields());
+    }
+    ARROW_ASSIGN_OR_RAISE(auto t, r.values->RenameColumns(out_schema->field_names()));
+    tables.push_back(arrow::Table::Make(out_schema, t->columns(), t->num_rows()));
+    seq.insert(seq.end(), r.sequence_numbers.begin(), r.sequence_numbers.end());
+    kinds.insert(kinds.end(), r.kinds.begin(), r.kinds.end());
+  }
+  if (tables.empty() || seq.empty()) return arrow::Table::MakeEmpty(out_schema);
+  ARROW_ASSIGN_OR_RAISE(auto all, arrow::ConcatenateTables(tables));
+  ARROW_ASSIGN_OR_RAISE(all, all->CombineChunks());
+  Merger merger(schema, o, *all, seq, kinds);
+  std::vector<int64_t> order(seq.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    int c = merger.CompareKeys(a, b);
+    if (c != 0) return c < 0;
+    return merger.CompareSequence(a, b) < 0;
+  });
+  std::vector<int64_t> group;
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (!group.empty() && merger.CompareKeys(group.back(), order[i]) != 0) {
+      ARROW_RETURN_NOT_OK(merger.Reduce(group));
+      group.clear();
+    }
+    group.push_back(order[i]);
+  }
+  if (!group.empty()) ARROW_RETURN_NOT_OK(merger.Reduce(group));
+  return merger.Finish(out_schema);
+}
+
+bool SkipsLevelZero(const paimon::TableSchema& schema) {
+  return schema.Option("deletion-vectors.enabled", "false") == "true" ||
+         schema.Option("merge-engine", "deduplicate") == "first-row";
+}
+
+Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadPrimaryKeyBucket(
+    const fs::FileSystem& fs, const std::string& table_path, const paimon::TableSchema& schema,
+    const std::map<int64_t, paimon::TableSchema>& schemas,
+    const std::vector<paimon::ManifestEntry>& bucket_files, const DeletionVectors* dvs) {
+  const bool skip_level0 = SkipsLevelZero(schema);
+  std::vector<KeyValueRows> runs;
+  for (const auto& e : bucket_files) {
+    if (e.kind != paimon::FileKind::kAdd) continue;
+    if (skip_level0 && e.file.level == 0) continue;
+    const std::vector<uint32_t>* deleted =
+        dvs ? dvs->Find(e.partition, e.bucket, e.file.file_name) : nullptr;
+    ARROW_ASSIGN_OR_RAISE(auto run,
+                          ReadKeyValueFile(fs, table_path, schema, schemas, e, deleted));
+    runs.push_back(std::move(run));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto merged, MergeKeyValues(schema, runs));
+  std::vector<std::shared_ptr<arrow::RecordBatch>> out;
+  arrow::TableBatchReader reader(*merged);
+  reader.set_chunksize(1 << 20);
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+    if (!batch) break;
+    if (batch->num_rows() > 0) out.push_back(std::move(batch));
+  }
+  return out;
+}
+
+std::vector<std::vector<paimon::ManifestEntry>> GroupByBucket(
+    const std::vector<paimon::ManifestEntry>& entries) {
+  std::map<std::pair<std::string, int32_t>, size_t> index;
+  std::vector<std::vector<paimon::ManifestEntry>> groups;
+  for (const auto& e : entries) {
+    auto key = std::make_pair(e.partition, e.bucket);
+    auto it = index.find(key);
+    if (it == index.end()) {
+      it = index.emplace(key, groups.size()).first;
+      groups.emplace_back();
+    }
+    groups[it->second].push_back(e);
+  }
+  return groups;
+}
+
+}  // namespace millpond::table
