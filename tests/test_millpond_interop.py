@@ -315,12 +315,6 @@ GOLDEN_APPEND = [
 UNSUPPORTED = {
     "append_table_alter_table_with_cast_with_data_evolution":
         "data-evolution (row-tracking, files holding a subset of columns merged by row id) is not supported",
-    "append_table_with_append_pt_branch":
-        "branches: scan.fallback-branch=test; Java reads partition pt=2 from branch 'test' (4 rows), millpond "
-        "refuses the table with a clear error instead of returning only the main branch's 2 rows",
-    "append_table_with_rt_branch":
-        "branches: scan.fallback-branch=rt; Java reads dt=20240726 from branch 'rt' (4 rows), millpond refuses "
-        "the table with a clear error instead of returning only the main branch's 2 rows",
     "blob_append_table_alter_table_with_cast_with_data_evolution": "BLOB columns and data-evolution are not supported",
     "blob_data_evolution_with_dense_stats": "BLOB columns (.blob data files) are not supported",
     "data_evolution_with_dense_stats":
@@ -375,6 +369,36 @@ def test_unsupported_golden_features_are_refused_not_misread(path):
     assert "NotImplemented" in fails(warehouse, "scan", table, "--format", "csv")
 
 
+GOLDEN_PK = [
+    "parquet/pk_09.db/pk_09",
+    "parquet/pk_table_with_mor.db/pk_table_with_mor",
+    "parquet/pk_table_scan_and_read_mor.db/pk_table_scan_and_read_mor",
+    "parquet/pk_table_scan_and_read_dv.db/pk_table_scan_and_read_dv",
+    "parquet/pk_table_scan_and_read_first_row.db/pk_table_scan_and_read_first_row",
+    "parquet/pk_table_partial_update.db/pk_table_partial_update",
+    "parquet/pk_table_with_dv_cardinality.db/pk_table_with_dv_cardinality",
+    "parquet/pk_dv_index_in_data_no_external.db/pk_dv_index_in_data_no_external",
+    "parquet/pk_dv_index_not_in_data_no_external.db/pk_dv_index_not_in_data_no_external",
+    "parquet/pk_table_nested_type.db/pk_table_nested_type",
+    "parquet/pk_table_with_alter_table.db/pk_table_with_alter_table",
+    "parquet/pk_with_bitmap_dv.db/pk_with_bitmap_dv",
+    "orc/pk_09.db/pk_09",
+    "orc/pk_table_partial_update.db/pk_table_partial_update",
+    "orc/pk_table_with_alter_table.db/pk_table_with_alter_table",
+]
+
+
+@needs_golden
+@pytest.mark.parametrize("path", GOLDEN_PK)
+def test_millpond_reads_golden_primary_key_tables(path, tmp_path):
+    """Merge-on-read (deduplicate, partial-update, first-row), deletion vectors and schema changes
+    on primary-key tables written by Paimon Java: the same rows as Java returns."""
+    warehouse, table = harness.golden(path)
+    expected = harness.java_read(warehouse, table)
+    assert expected, "Java returned no rows"
+    assert scan_rows(warehouse, table, out_dir=tmp_path) == expected
+
+
 # (golden path, snapshot, rows from the README)
 README_CASES = golden_rows.BOTH_READ + golden_rows.JAVA_ONLY_READ
 
@@ -399,8 +423,16 @@ def test_millpond_time_travel_on_golden(path, tmp_path):
     snaps = _golden_snapshots(path)
     assert len(snaps) > 1
     for snap in snaps:
-        assert scan_rows(warehouse, table, "--snapshot", snap, out_dir=tmp_path) == \
-            harness.java_read(warehouse, table, snapshot=snap), "snapshot %d" % snap
+        try:
+            expected = harness.java_read(warehouse, table, snapshot=snap)
+        except harness.ToolError as e:
+            # Paimon Java 1.4.2 refuses time travel on a scan.fallback-branch table once the
+            # branches' schemas differ ("does not have the same row type"); at the latest snapshot
+            # the plain read is the reference.
+            assert "does not have the same row type" in str(e) and snap == snaps[-1], e
+            expected = harness.java_read(warehouse, table)
+        assert scan_rows(warehouse, table, "--snapshot", snap, out_dir=tmp_path) == expected, \
+            "snapshot %d" % snap
 
 
 @needs_golden

@@ -15,6 +15,7 @@
 #include <arrow/table.h>
 
 #include "data_io.h"
+#include "follow_cmd.h"
 #include "millpond/paimon/schema.h"
 #include "millpond/paimon/types.h"
 #include "millpond/table/catalog.h"
@@ -513,10 +514,30 @@ int main(int argc, char** argv) {
   auto* o_asof = scan->add_option("--as-of", sa.as_of, "Read as of a time ('YYYY-MM-DD HH:MM:SS' or epoch ms)");
   o_snap->excludes(o_tag)->excludes(o_asof);
   o_tag->excludes(o_asof);
-  scan->add_option("--limit", sa.limit, "At most this many rows");
+  auto* o_limit = scan->add_option("--limit", sa.limit, "At most this many rows");
   scan->add_option("--format,-f", sa.format, "csv|jsonl|parquet|arrow");
   scan->add_option("--output,-o", sa.output, "Output file (default stdout)");
-  scan->add_option("--branch", sa.branch, "Read this branch (default main)");
+  auto* o_branch = scan->add_option("--branch", sa.branch, "Read this branch (default main)");
+  bool follow = false;
+  mp::cli::FollowArgs fa;
+  auto* o_follow = scan->add_flag(
+      "--follow", follow,
+      "Stream every later change, _ROW_KIND first (+I, -U, +U, -D), until interrupted (Ctrl-C, "
+      "SIGTERM): the latest snapshot in full, then each new snapshot's rows as it is committed "
+      "(csv and jsonl are flushed after each snapshot)");
+  auto* o_from = scan->add_option("--from-snapshot", fa.from_snapshot,
+                                  "With --follow: start with the changes of snapshot N, no full read");
+  auto* o_consumer = scan->add_option(
+      "--consumer-id", fa.consumer_id,
+      "With --follow: save progress in the table's consumer/consumer-ID and resume from it on "
+      "restart; expiration keeps the snapshots it still needs");
+  auto* o_interval = scan->add_option("--interval", fa.interval,
+                                      "With --follow: how often to look for a new snapshot (500ms, 2s)");
+  auto* o_idle = scan->add_option(
+      "--until-idle", fa.until_idle,
+      "With --follow: stop once no new snapshot came for this long (10s); default: until interrupted");
+  for (auto* o : {o_from, o_consumer, o_interval, o_idle}) o->needs(o_follow);
+  o_follow->excludes(o_snap)->excludes(o_tag)->excludes(o_asof)->excludes(o_limit)->excludes(o_branch);
 
   std::string branch_action, branch_table, branch_name, branch_tag;
   int64_t branch_snapshot = -1;
@@ -592,6 +613,13 @@ int main(int argc, char** argv) {
     st = CmdSchema(g, schema_table);
   } else if (*write) {
     st = CmdWrite(g, write_table, write_input, write_format, write_mode, write_branch);
+  } else if (*scan && follow) {
+    fa.table = sa.table;
+    fa.columns = sa.columns;
+    fa.where = sa.where;
+    fa.format = sa.format;
+    fa.output = sa.output;
+    st = mp::cli::RunFollow(g.warehouse, fa);
   } else if (*scan) {
     st = CmdScan(g, sa);
   } else if (*snaps) {

@@ -19,11 +19,16 @@
 namespace millpond::fs {
 namespace {
 
+// A hidden sibling ("dir/.name.<pid>-<n>-<r>.tmp"): readers that list a folder by prefix
+// (Paimon lists "snapshot-*", "tag-*") never mistake a leftover of a killed writer for a file.
 std::string TempName(const std::string& path) {
   static std::atomic<uint64_t> counter{0};
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  return path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + "-" +
-         std::to_string(rng() % 1000000);
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  return dir + "." + base + "." + std::to_string(getpid()) + "-" + std::to_string(counter++) +
+         "-" + std::to_string(rng() % 1000000) + kTempSuffix;
 }
 
 Status ErrnoStatus(const std::string& what, const std::string& path) {

@@ -222,6 +222,18 @@ Result<OrphanResult> RemoveOrphanFiles(const std::shared_ptr<fs::FileSystem>& fs
     if (info.type() != arrow::fs::FileType::File) continue;
     std::string rel = info.path().substr(prefix.size());
     std::string top = rel.substr(0, rel.find('/'));
+    const std::string base = info.base_name();
+    int64_t mtime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           info.mtime().time_since_epoch())
+                           .count();
+    // Hidden temp files of atomic writes that were killed midway (any folder).
+    if (base.size() > 1 && base[0] == '.' && base.ends_with(fs::kTempSuffix)) {
+      if (mtime_ms < older_than_millis && fs->DeleteFile(info.path()).ok()) {
+        ++result.files_deleted;
+        result.bytes_deleted += info.size();
+      }
+      continue;
+    }
     // Metadata folders are never orphan candidates; index files are owned by index manifests.
     if (top == "snapshot" || top == "schema" || top == "tag" || top == "consumer" ||
         top == "branch" || top == "index" || top == "statistics" || top == "changelog") {

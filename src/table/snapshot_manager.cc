@@ -132,7 +132,7 @@ Result<std::vector<std::string>> SnapshotManager::ListTags() const {
   std::vector<std::string> tags;
   for (const auto& info : infos) {
     const std::string name = info.base_name();
-    if (name.rfind(kTagPrefix, 0) == 0 && name.find(".tmp-") == std::string::npos) {
+    if (name.rfind(kTagPrefix, 0) == 0) {
       tags.push_back(name.substr(std::string(kTagPrefix).size()));
     }
   }

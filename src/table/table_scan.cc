@@ -107,8 +107,11 @@ Result<std::unique_ptr<TableScan>> TableScan::Make(std::shared_ptr<fs::FileSyste
   ARROW_RETURN_NOT_OK(scan->Plan());
   // scan.fallback-branch (Paimon's FallbackReadFileStoreTable): partitions the main branch lacks
   // are read from the fallback branch.
-  std::string fallback = scan->schema_.Option("scan.fallback-branch", "");
-  if (!fallback.empty() && IsMainBranch(scan->options_.branch) && selectors == 0) {
+  // The option is the table's current one, whatever snapshot is read.
+  ARROW_ASSIGN_OR_RAISE(auto current, SchemaManager(scan->fs_, scan->metadata_path_).Latest());
+  std::string fallback = current.Option("scan.fallback-branch", "");
+  // Time travel applies to both, as Paimon passes the table's scan options to the fallback.
+  if (!fallback.empty() && IsMainBranch(scan->options_.branch)) {
     ScanOptions fo = scan->options_;
     fo.branch = fallback;
     fo.limit = -1;

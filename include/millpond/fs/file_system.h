@@ -49,6 +49,9 @@ class FileSystem {
   bool local_;
 };
 
+/// Suffix of the hidden temp files (".NAME.….tmp") that atomic writes leave behind when killed.
+inline constexpr const char* kTempSuffix = ".tmp";
+
 /// Joins path components with exactly one '/' between them.
 std::string JoinPath(std::string_view a, std::string_view b);
 
