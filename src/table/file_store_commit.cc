@@ -78,9 +78,33 @@ Result<int64_t> FileStoreCommit::Commit(const std::vector<paimon::ManifestEntry>
       next_id = latest.id + 1;
       total_rows = latest.total_record_count.value_or(0);
       ARROW_ASSIGN_OR_RAISE(base, manifests_.DataManifests(latest));
-      if (!deleted.empty()) {
-        // Conflict check: every file this commit deletes must still be live.
+      const bool check_sequences = !schema_.primary_keys.empty() && options.commit_kind == "APPEND";
+      if (!deleted.empty() || check_sequences) {
         ARROW_ASSIGN_OR_RAISE(auto live, manifests_.LiveEntries(latest));
+        if (check_sequences) {
+          // Two writers of one primary-key bucket both number their rows from the bucket's last
+          // sequence number; the later commit would make the merge order ambiguous. Paimon needs
+          // a single writer per bucket, so the second commit is refused (nothing is lost: the
+          // first commit stands and the caller can retry the write).
+          std::map<std::string, int64_t> max_live;
+          for (const auto& e : live) {
+            auto key = e.partition + '\x01' + std::to_string(e.bucket);
+            auto it = max_live.find(key);
+            if (it == max_live.end() || it->second < e.file.max_sequence_number) {
+              max_live[key] = e.file.max_sequence_number;
+            }
+          }
+          for (const auto& e : entries) {
+            if (e.kind != paimon::FileKind::kAdd) continue;
+            auto it = max_live.find(e.partition + '\x01' + std::to_string(e.bucket));
+            if (it != max_live.end() && e.file.min_sequence_number <= it->second) {
+              return Status::Cancelled("commit conflict on ", table_path_, ": bucket ", e.bucket,
+                                       " was written concurrently (snapshot ", latest.id,
+                                       "); nothing was committed, retry the write");
+            }
+          }
+        }
+        // Conflict check: every file this commit deletes must still be live.
         size_t found = 0;
         for (const auto& e : live) {
           found += deleted.count(e.partition + '\x01' + std::to_string(e.bucket) + '\x01' +

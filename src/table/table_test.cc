@@ -4,9 +4,11 @@
 #include <thread>
 
 #include <arrow/api.h>
+#include <arrow/compute/api_vector.h>
 #include <arrow/compute/initialize.h>
 #include <gtest/gtest.h>
 
+#include "millpond/paimon/binary_row.h"
 #include "millpond/paimon/manifest.h"
 #include "millpond/table/catalog.h"
 #include "millpond/table/maintenance.h"
@@ -269,6 +271,68 @@ TEST_F(TableTest, BranchesShareFilesAndFastForward) {
   ASSERT_TRUE(t->DeleteBranch("exp").ok());
   EXPECT_FALSE(t->OnBranch("exp").ok());
   EXPECT_FALSE(t->DeleteBranch("main").ok());
+}
+
+TEST_F(TableTest, PrimaryKeyWritersConflictOnlyOnTheSameBucket) {
+  paimon::TableSchema s;
+  for (auto [name, type] : std::vector<std::pair<std::string, std::string>>{
+           {"id", "BIGINT"}, {"line", "STRING"}, {"value", "INT"}}) {
+    paimon::DataField f;
+    f.name = name;
+    f.type = *paimon::ParseDataType(type);
+    s.fields.push_back(f);
+  }
+  s.primary_keys = {"id"};
+  s.options = {{"bucket", "2"}};
+  auto created = catalog_->CreateTable("db.pk", s);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  auto& t = **created;
+  auto commit = [&](KeyValueWriter& w, int64_t first, int64_t n) {
+    EXPECT_TRUE(w.Write(Batch(first, n)).ok());
+    auto entries = w.PrepareCommit();
+    EXPECT_TRUE(entries.ok());
+    return t.Commit(*entries);
+  };
+  // Two writers opened on the same state, both writing every bucket: the second must be refused.
+  auto a = t.NewKeyValueWriter();
+  auto b = t.NewKeyValueWriter();
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(commit(**a, 0, 100).ok());
+  auto lost = commit(**b, 1000, 100);
+  ASSERT_FALSE(lost.ok());
+  EXPECT_TRUE(lost.status().IsCancelled()) << lost.status().ToString();
+  EXPECT_EQ(Scan(t)->num_rows(), 100);  // the first commit stands, nothing half-applied
+  // A writer opened after the first commit continues its sequence numbers and commits.
+  auto c = t.NewKeyValueWriter();
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(commit(**c, 50, 100).ok());
+  EXPECT_EQ(Scan(t)->num_rows(), 150);  // ids 0..149, 50..99 updated
+  // Writers on different buckets commit concurrently: split fresh ids by their bucket.
+  auto probe = Batch(10000, 64);
+  auto buckets = paimon::ComputeBuckets(*probe, {0}, {*paimon::ParseDataType("BIGINT")}, 2);
+  ASSERT_TRUE(buckets.ok());
+  std::vector<int64_t> in0, in1;
+  for (int i = 0; i < 64; ++i) ((*buckets)[i] == 0 ? in0 : in1).push_back(i);
+  ASSERT_FALSE(in0.empty() || in1.empty());
+  auto d = t.NewKeyValueWriter();
+  auto e = t.NewKeyValueWriter();
+  ASSERT_TRUE(d.ok() && e.ok());
+  auto take = [&](const std::vector<int64_t>& rows) {
+    arrow::Int64Builder idx;
+    EXPECT_TRUE(idx.AppendValues(rows).ok());
+    auto r = arrow::compute::Take(probe, *idx.Finish());
+    EXPECT_TRUE(r.ok());
+    return r->record_batch();
+  };
+  ASSERT_TRUE((*d)->Write(take(in0)).ok());
+  ASSERT_TRUE((*e)->Write(take(in1)).ok());
+  auto de = (*d)->PrepareCommit();
+  auto ee = (*e)->PrepareCommit();
+  ASSERT_TRUE(de.ok() && ee.ok());
+  ASSERT_TRUE(t.Commit(*de).ok());
+  auto second = t.Commit(*ee);
+  EXPECT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(Scan(t)->num_rows(), 150 + 64);
 }
 
 TEST_F(TableTest, ReadsGoldenTableWrittenByPaimonJava) {
