@@ -18,7 +18,7 @@
 #include "millpond/table/manifest_io.h"
 #include "millpond/table/schema_manager.h"
 #include "millpond/table/snapshot_manager.h"
-#include "evolution_cast.h"
+#include "file_reader.h"
 
 namespace millpond::table {
 
@@ -251,78 +251,29 @@ Result<std::shared_ptr<arrow::RecordBatch>> StreamScan::ReadFile(const StreamCha
     return Status::NotImplemented("row kinds from changelog files (primary-key tables)");
   }
   ARROW_ASSIGN_OR_RAISE(const paimon::TableSchema* file_schema, SchemaOf(e.file.schema_id));
-  ARROW_ASSIGN_OR_RAISE(std::string path, DataFilePath(schema_, table_path_, e));
   if (e.file.write_cols && e.file.write_cols->size() < file_schema->fields.size()) {
     return Status::NotImplemented("table ", table_path_, ": data file ", e.file.file_name,
                                   " holds a subset of columns (data evolution)");
   }
-  std::string format = paimon::FormatFromFileName(e.file.file_name);
-  if (format.empty()) format = file_schema->Option("file.format", "parquet");
-  // The file's column for each field read, found by field id (names change with renames).
-  std::vector<std::string> file_columns;
-  std::vector<const paimon::DataField*> file_fields;
-  bool nanos = false;
-  for (int i : read_fields_) {
-    int fi = file_schema->FieldIndexById(schema_.fields[i].id);
-    const paimon::DataField* f = fi >= 0 ? &file_schema->fields[fi] : nullptr;
-    file_fields.push_back(f);
-    if (!f) continue;
-    file_columns.push_back(f->name);
-    nanos |= (f->type->root == paimon::TypeRoot::kTimestamp ||
-              f->type->root == paimon::TypeRoot::kLocalZonedTimestamp) &&
-             f->type->precision > 6;
-  }
-  std::shared_ptr<arrow::Table> table;
-  if (!file_columns.empty()) {
-    ARROW_ASSIGN_OR_RAISE(table, paimon::ReadDataFile(*fs_, path, format, file_columns,
-                                                      /*int96_as_nanos=*/nanos));
-    if (table->num_rows() != e.file.row_count) {
-      return Status::IOError("data file ", path, " has ", table->num_rows(),
-                             " rows but the manifest says ", e.file.row_count);
-    }
-  }
-  const int64_t rows = e.file.row_count;
-  auto full = paimon::ToArrowSchema(schema_.fields);
-  arrow::ChunkedArrayVector columns;
-  arrow::FieldVector fields;
-  for (size_t k = 0; k < read_fields_.size(); ++k) {
-    const auto& target = full->field(read_fields_[k]);
-    const auto& target_type = *schema_.fields[read_fields_[k]].type;
-    std::shared_ptr<arrow::ChunkedArray> col;
-    if (file_fields[k] && table) col = table->GetColumnByName(file_fields[k]->name);
-    if (!col) {
-      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(target->type(), rows));
-      col = std::make_shared<arrow::ChunkedArray>(nulls);
-    } else if (file_fields[k]->type->ToString() != target_type.ToString()) {
-      auto cast = CastForEvolution(col, *file_fields[k]->type, target_type);
-      if (!cast.ok()) {
-        return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
-                               " cannot be read as ", target->type()->ToString(), ": ",
-                               cast.status().message());
-      }
-      col = *cast;
-    } else if (!col->type()->Equals(*target->type())) {
-      auto cast = arrow::compute::Cast(col, target->type(), arrow::compute::CastOptions::Unsafe());
-      if (!cast.ok()) {
-        return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
-                               " cannot be read as ", target->type()->ToString(), ": ",
-                               cast.status().message());
-      }
-      col = cast->chunked_array();
-    }
-    columns.push_back(col);
-    fields.push_back(target->WithNullable(true));
-  }
-  auto mapped = arrow::Table::Make(arrow::schema(fields), columns, rows);
-  ARROW_ASSIGN_OR_RAISE(auto batch, mapped->CombineChunksToBatch());
-  if (predicate_) {
-    ARROW_ASSIGN_OR_RAISE(batch, Filter(*predicate_, batch));
-  }
+  ARROW_ASSIGN_OR_RAISE(auto batches,
+                        ReadMappedFile(*fs_, table_path_, schema_, *file_schema, read_fields_,
+                                       predicate_ ? &*predicate_ : nullptr, e));
+  ARROW_ASSIGN_OR_RAISE(auto table,
+                        arrow::Table::FromRecordBatches(
+                            batches.empty() ? ReadSchema() : batches[0]->schema(), batches));
+  ARROW_ASSIGN_OR_RAISE(auto batch, table->CombineChunksToBatch());
   ARROW_ASSIGN_OR_RAISE(auto kinds, arrow::MakeArrayFromScalar(
                                         arrow::StringScalar(change.row_kind), batch->num_rows()));
   arrow::ArrayVector out{kinds};
   for (size_t k = 0; k < output_fields_.size(); ++k) out.push_back(batch->column(static_cast<int>(k)));
   return arrow::RecordBatch::Make(output_schema_, batch->num_rows(), std::move(out));
+}
+
+std::shared_ptr<arrow::Schema> StreamScan::ReadSchema() const {
+  auto full = paimon::ToArrowSchema(schema_.fields);
+  arrow::FieldVector fields;
+  for (int i : read_fields_) fields.push_back(full->field(i)->WithNullable(true));
+  return arrow::schema(fields);
 }
 
 Status StreamScan::ReadChanges(const std::vector<StreamChange>& changes, const StreamSink& sink) {

@@ -124,6 +124,8 @@ class StreamScan {
   Result<std::vector<StreamChange>> PlanSnapshot(const paimon::Snapshot& s) const;
   Status ReadChanges(const std::vector<StreamChange>& changes, const StreamSink& sink);
   Result<std::shared_ptr<arrow::RecordBatch>> ReadFile(const StreamChange& change);
+  /// Layout of the rows ReadMappedFile returns (the read fields, nullable).
+  std::shared_ptr<arrow::Schema> ReadSchema() const;
   Result<const paimon::TableSchema*> SchemaOf(int64_t id);
   Status Advance(int64_t snapshot_id, const StreamSink& sink);
 
