@@ -34,3 +34,8 @@ echo "bench: pyarrow and pypaimon (bench_peers.py)" >&2
   --work "$OUT/peers" --repeat "$REPEAT" > "$OUT/peers.jsonl"
 .venv/bin/python bench/summarize.py "$OUT/millpond.jsonl" "$OUT/peers.jsonl" | tee "$OUT/summary.txt"
 rm -rf "$OUT/peers"
+
+# Primary-key tables (issue 3, point 10): bench/pk_run.sh. BENCH_PK=0 skips it.
+if [ "${BENCH_PK:-1}" != 0 ]; then
+  bash bench/pk_run.sh "$MP"
+fi

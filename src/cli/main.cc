@@ -297,8 +297,18 @@ Status CmdScan(const Globals& g, const ScanArgs& a) {
   o.limit = a.limit;
   o.branch = a.branch;
   ARROW_ASSIGN_OR_RAISE(auto scan, table->NewScan(o));
-  ARROW_ASSIGN_OR_RAISE(auto out, mp::cli::OutputWriter::Open(a.output, a.format, scan->output_schema()));
-  ARROW_RETURN_NOT_OK(scan->Read([&](const std::shared_ptr<arrow::RecordBatch>& b) { return out->Write(b); }));
+  // The output opens with the first rows (or at the end), so a failed read prints no header.
+  std::unique_ptr<mp::cli::OutputWriter> out;
+  auto open = [&]() -> Status {
+    if (out) return Status::OK();
+    ARROW_ASSIGN_OR_RAISE(out, mp::cli::OutputWriter::Open(a.output, a.format, scan->output_schema()));
+    return Status::OK();
+  };
+  ARROW_RETURN_NOT_OK(scan->Read([&](const std::shared_ptr<arrow::RecordBatch>& b) {
+    ARROW_RETURN_NOT_OK(open());
+    return out->Write(b);
+  }));
+  ARROW_RETURN_NOT_OK(open());
   return out->Close();
 }
 

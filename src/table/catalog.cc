@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "millpond/paimon/types.h"
+#include "millpond/table/merge_read.h"
 
 namespace millpond::table {
 namespace {
@@ -260,6 +261,7 @@ Result<std::unique_ptr<Table>> Catalog::CreateTable(const std::string& identifie
   }
   if (!schema.primary_keys.empty()) {
     ARROW_ASSIGN_OR_RAISE(schema, PrepareKeyValueTableSchema(std::move(schema)));
+    ARROW_RETURN_NOT_OK(ValidateMergeOptions(schema));
     SchemaManager pk_schemas(fs_, path);
     ARROW_ASSIGN_OR_RAISE(auto pk_ids, pk_schemas.ListIds());
     if (!pk_ids.empty()) return Status::AlreadyExists("table ", identifier, " already exists");

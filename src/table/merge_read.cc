@@ -400,6 +400,14 @@ class Merger {
     return Status::OK();
   }
 
+  // Output rows so far (compaction tracks which keys produced one).
+  size_t OutputRows() const {
+    if (cols_.empty()) return 0;
+    return o_.engine == Engine::kAggregation ? scalars_[0].size() : take_[0].size();
+  }
+  // Emits input row r unmerged (compaction keeps a key's newest retraction).
+  void EmitRaw(int64_t r) { EmitRow(r); }
+
   Result<std::shared_ptr<arrow::Table>> Finish(const std::shared_ptr<arrow::Schema>& schema) {
     arrow::ArrayVector out;
     for (size_t c = 0; c < cols_.size(); ++c) {
@@ -715,6 +723,77 @@ Result<std::shared_ptr<arrow::Table>> MergeKeyValues(const paimon::TableSchema& 
   return merger.Finish(out_schema);
 }
 
+Result<KeyValueRows> ReadKeyValueRows(const fs::FileSystem& fs, const std::string& table_path,
+                                      const paimon::TableSchema& schema,
+                                      const std::map<int64_t, paimon::TableSchema>& schemas,
+                                      const paimon::ManifestEntry& entry,
+                                      const std::vector<uint32_t>* deleted) {
+  return ReadKeyValueFile(fs, table_path, schema, schemas, entry, deleted);
+}
+
+Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& schema,
+                                                 const std::vector<KeyValueRows>& runs,
+                                                 bool drop_delete) {
+  ARROW_ASSIGN_OR_RAISE(MergeOptions o, ParseMergeOptions(schema));
+  auto out_schema = OutputSchema(schema);
+  std::vector<std::shared_ptr<arrow::Table>> tables;
+  std::vector<int64_t> seq;
+  std::vector<RowKind> kinds;
+  for (const auto& r : runs) {
+    if (!r.values) continue;
+    if (static_cast<size_t>(r.values->num_rows()) != r.sequence_numbers.size() ||
+        r.sequence_numbers.size() != r.kinds.size()) {
+      return Status::Invalid("key-value rows: values, sequence numbers and kinds differ in length");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto t, r.values->RenameColumns(out_schema->field_names()));
+    tables.push_back(arrow::Table::Make(out_schema, t->columns(), t->num_rows()));
+    seq.insert(seq.end(), r.sequence_numbers.begin(), r.sequence_numbers.end());
+    kinds.insert(kinds.end(), r.kinds.begin(), r.kinds.end());
+  }
+  KeyValueRows out;
+  if (tables.empty() || seq.empty()) {
+    ARROW_ASSIGN_OR_RAISE(out.values, arrow::Table::MakeEmpty(out_schema));
+    return out;
+  }
+  ARROW_ASSIGN_OR_RAISE(auto all, arrow::ConcatenateTables(tables));
+  ARROW_ASSIGN_OR_RAISE(all, all->CombineChunks());
+  Merger merger(schema, o, *all, seq, kinds);
+  std::vector<int64_t> order(seq.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    int c = merger.CompareKeys(a, b);
+    if (c != 0) return c < 0;
+    return merger.CompareSequence(a, b) < 0;
+  });
+  auto reduce = [&](const std::vector<int64_t>& group) -> Status {
+    const size_t before = merger.OutputRows();
+    ARROW_RETURN_NOT_OK(merger.Reduce(group));
+    int64_t max_seq = seq[group[0]];
+    for (int64_t r : group) max_seq = std::max(max_seq, seq[r]);
+    if (merger.OutputRows() > before) {
+      out.sequence_numbers.push_back(max_seq);
+      out.kinds.push_back(RowKind::kInsert);
+    } else if (!drop_delete) {
+      merger.EmitRaw(group.back());
+      out.sequence_numbers.push_back(max_seq);
+      RowKind last = kinds[group.back()];
+      out.kinds.push_back(IsRetract(last) ? last : RowKind::kDelete);
+    }
+    return Status::OK();
+  };
+  std::vector<int64_t> group;
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (!group.empty() && merger.CompareKeys(group.back(), order[i]) != 0) {
+      ARROW_RETURN_NOT_OK(reduce(group));
+      group.clear();
+    }
+    group.push_back(order[i]);
+  }
+  if (!group.empty()) ARROW_RETURN_NOT_OK(reduce(group));
+  ARROW_ASSIGN_OR_RAISE(out.values, merger.Finish(out_schema));
+  return out;
+}
+
 bool SkipsLevelZero(const paimon::TableSchema& schema) {
   return schema.Option("deletion-vectors.enabled", "false") == "true" ||
          schema.Option("merge-engine", "deduplicate") == "first-row";
@@ -762,6 +841,25 @@ std::vector<std::vector<paimon::ManifestEntry>> GroupByBucket(
     groups[it->second].push_back(e);
   }
   return groups;
+}
+
+Status ValidateMergeOptions(const paimon::TableSchema& schema) {
+  if (schema.primary_keys.empty()) return Status::OK();
+  for (const auto& [key, value] : schema.options) {
+    // Every per-field aggregate function is checked, also for fields that do not exist.
+    if (key.rfind("fields.", 0) == 0 && key.ends_with(".aggregate-function")) {
+      std::string field = key.substr(7, key.size() - 7 - std::string(".aggregate-function").size());
+      if (field != "default" && schema.FieldIndex(field) < 0) {
+        return Status::Invalid("option ", key, ": no column '", field, "'");
+      }
+      ARROW_RETURN_NOT_OK(ParseAggFn(value, field).status());
+    }
+  }
+  ARROW_RETURN_NOT_OK(
+      ParseAggFn(schema.Option("fields.default-aggregate-function", "last_non_null_value"),
+                 "(default)")
+          .status());
+  return ParseMergeOptions(schema).status();
 }
 
 }  // namespace millpond::table

@@ -1,5 +1,6 @@
 // SchemaManager: versioned schema files and schema evolution.
 #include "millpond/table/schema_manager.h"
+#include "millpond/table/merge_read.h"
 
 #include <algorithm>
 #include <chrono>
@@ -126,6 +127,7 @@ Result<paimon::TableSchema> SchemaManager::Alter(const std::vector<SchemaChange>
   for (int attempt = 0; attempt < 100; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(auto base, Latest());
     ARROW_ASSIGN_OR_RAISE(auto next, Apply(base, changes));
+    ARROW_RETURN_NOT_OK(ValidateMergeOptions(next));
     ARROW_ASSIGN_OR_RAISE(bool ok, TryCommit(next));
     if (ok) return next;
   }

@@ -43,9 +43,29 @@ struct KeyValueRows {
 Result<std::shared_ptr<arrow::Table>> MergeKeyValues(const paimon::TableSchema& schema,
                                                      const std::vector<KeyValueRows>& runs);
 
+/// Reads one key-value data file of `entry` as rows of `schema` (older files mapped by field id;
+/// `schemas` must hold the file's schema id), dropping the positions in `deleted` (may be null).
+Result<KeyValueRows> ReadKeyValueRows(const fs::FileSystem& fs, const std::string& table_path,
+                                      const paimon::TableSchema& schema,
+                                      const std::map<int64_t, paimon::TableSchema>& schemas,
+                                      const paimon::ManifestEntry& entry,
+                                      const std::vector<uint32_t>* deleted);
+
+/// Merges rows as MergeKeyValues does, for compaction: one row per key in key order, with the
+/// key's largest sequence number and kind INSERT for a merged row. A key whose merge leaves no
+/// row becomes its newest input row with kind DELETE, or disappears when `drop_delete` (no older
+/// data can lie below the output, as MergeTreeCompactRewriter decides).
+Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& schema,
+                                                 const std::vector<KeyValueRows>& runs,
+                                                 bool drop_delete);
+
 /// True when a batch read of this table reads only files above level 0 and does not need to
 /// merge them (deletion vectors enabled, or the first-row merge engine).
 bool SkipsLevelZero(const paimon::TableSchema& schema);
+
+/// Checks a primary-key table's merge options (merge engine, aggregate functions, sequence groups)
+/// so that a table millpond could not read is refused when it is created or altered.
+Status ValidateMergeOptions(const paimon::TableSchema& schema);
 
 /// Reads the merged rows of one bucket of a primary-key table. `bucket_files` are the live files
 /// of one (partition, bucket) (ManifestEntry.partition/bucket equal); `schema` is the schema rows

@@ -56,6 +56,8 @@ import java.util.Map;
  *   write  WAREHOUSE DB.TABLE FILE.jsonl [--schema PAIMON_SCHEMA_JSON]
  *                                                 one commit of the rows (canonical JSON lines);
  *                                                 creates the table from --schema if absent
+ *   bench  WAREHOUSE DB.TABLE [--rows N --keys K --commits C --buckets B --lookups L]
+ *                                                 primary-key benchmark (PkBench, bench/run.sh)
  * </pre>
  */
 public final class PaimonTool {
@@ -84,6 +86,9 @@ public final class PaimonTool {
                 case "schema":
                     Table t = catalog.getTable(id);
                     out.println(JsonSerdeUtil.toJson(((FileStoreTable) t).schema()));
+                    break;
+                case "bench":
+                    PkBench.run(catalog, id, flags, out);
                     break;
                 case "write":
                     if (positional.size() != 1) usage();
