@@ -185,10 +185,16 @@ bool TableScan::FileMayMatch(const paimon::ManifestEntry& e) const {
       }
     }
   }
-  // Value statistics, in the file's own schema, mapped by field id. Not for primary-key tables:
-  // dropping one sorted run of a bucket would change what the merge returns.
+  // Value statistics, in the file's own schema, mapped by field id. For primary-key tables only
+  // when the filter reads key columns alone: a file whose key range misses the filter holds no
+  // version of a matching key, while dropping a run by a value column would change the merge.
   auto file_schema_r = SchemaOf(e.file.schema_id);
-  if (file_schema_r.ok() && schema_.primary_keys.empty()) {
+  bool key_only = true;
+  for (const auto& c : ReferencedColumns(*predicate_)) {
+    key_only &= std::find(schema_.primary_keys.begin(), schema_.primary_keys.end(), c) !=
+                schema_.primary_keys.end();
+  }
+  if (file_schema_r.ok() && (schema_.primary_keys.empty() || key_only)) {
     const paimon::TableSchema& fs = **file_schema_r;
     std::vector<const paimon::DataField*> stat_fields;
     if (e.file.value_stats_cols) {

@@ -335,6 +335,44 @@ TEST_F(TableTest, PrimaryKeyWritersConflictOnlyOnTheSameBucket) {
   EXPECT_EQ(Scan(t)->num_rows(), 150 + 64);
 }
 
+TEST_F(TableTest, PrimaryKeyFiltersSeeOnlyTheLatestVersion) {
+  paimon::TableSchema s;
+  for (auto [name, type] : std::vector<std::pair<std::string, std::string>>{
+           {"id", "BIGINT"}, {"line", "STRING"}, {"value", "INT"}}) {
+    paimon::DataField f;
+    f.name = name;
+    f.type = *paimon::ParseDataType(type);
+    s.fields.push_back(f);
+  }
+  s.primary_keys = {"id"};
+  s.options = {{"bucket", "1"}};
+  auto t = catalog_->CreateTable("db.pkf", s);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  // Three sorted runs: ids 0..99 (value 10*id), then ids 50..149 (value 10*id), then id 60 deleted.
+  for (auto [first, n] : std::vector<std::pair<int64_t, int64_t>>{{0, 100}, {50, 100}}) {
+    auto w = (*t)->NewKeyValueWriter();
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Write(Batch(first, n)).ok());
+    ASSERT_TRUE((*t)->Commit(*(*w)->PrepareCommit()).ok());
+  }
+  auto w = (*t)->NewKeyValueWriter();
+  ASSERT_TRUE((*w)->Write(Batch(60, 1), RowKind::kDelete).ok());
+  ASSERT_TRUE((*t)->Commit(*(*w)->PrepareCommit()).ok());
+  ScanOptions key;
+  key.where = "id = 120";  // only in the second run: the others are pruned by key range
+  auto scan = (*t)->NewScan(key);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_LT((*scan)->plan().files.size(), static_cast<size_t>((*scan)->plan().total_files));
+  EXPECT_EQ((*(*scan)->ReadAll())->num_rows(), 1);
+  ScanOptions deleted;
+  deleted.where = "id = 60";
+  EXPECT_EQ(Scan(**t, deleted)->num_rows(), 0);
+  ScanOptions by_value;
+  by_value.where = "value >= 600 AND value < 700";  // ids 60..69 minus the deleted 60
+  EXPECT_EQ(Scan(**t, by_value)->num_rows(), 9);
+  EXPECT_EQ(Scan(**t)->num_rows(), 149);
+}
+
 TEST_F(TableTest, ReadsGoldenTableWrittenByPaimonJava) {
   auto c = Catalog::Open(MILLPOND_INTEROP_DIR "/parquet", /*create_if_missing=*/false);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
