@@ -2,9 +2,15 @@
 // primary-key writes (used by tests/test_pk_write_interop.py).
 //   pk_write_tool WAREHOUSE DB.T create 'id BIGINT NOT NULL, name STRING' --primary-key id
 //                 [--partition p] [--bucket N] [--bucket-key k] [--option key=value]...
-//   pk_write_tool WAREHOUSE DB.T write FILE.parquet [--mode upsert|delete]
-// A `write` is one commit; it prints the new snapshot id.
+//   pk_write_tool WAREHOUSE DB.T write FILE.parquet [--mode upsert|delete] [--no-compact]
+//   pk_write_tool WAREHOUSE DB.T compact [--full]
+//   pk_write_tool WAREHOUSE DB.T runs      (prints "max_runs N levels L..." of the latest snapshot)
+// A `write` is one APPEND commit, followed by a COMPACT commit when universal compaction picks
+// something; it prints the APPEND snapshot id, and "compact S" on stderr for a COMPACT one.
+// `compact` prints "compacted N buckets: X files -> Y files; snapshot S".
+#include <algorithm>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +20,9 @@
 
 #include "millpond/paimon/data_file.h"
 #include "millpond/table/catalog.h"
+#include "millpond/table/compaction.h"
+#include "millpond/table/manifest_io.h"
+#include "millpond/table/merge_read.h"
 #include "millpond/table/key_value_writer.h"
 
 namespace mp = millpond;
@@ -92,8 +101,11 @@ Status Write(const mp::table::Catalog& catalog, const std::string& id,
              const std::vector<std::string>& args) {
   if (args.empty()) return Status::Invalid("write: missing input file");
   mp::table::RowKind kind = mp::table::RowKind::kInsert;
+  bool compact = true;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--mode" && i + 1 < args.size()) {
+    if (args[i] == "--no-compact") {
+      compact = false;
+    } else if (args[i] == "--mode" && i + 1 < args.size()) {
       const std::string& m = args[++i];
       if (m == "upsert") {
         kind = mp::table::RowKind::kInsert;
@@ -124,26 +136,73 @@ Status Write(const mp::table::Catalog& catalog, const std::string& id,
       return st;
     }
   }
-  auto entries = writer->PrepareCommit();
-  if (!entries.ok()) {
-    writer->Abort();
-    return entries.status();
+  if (!compact) {
+    auto entries = writer->PrepareCommit();
+    if (!entries.ok()) {
+      writer->Abort();
+      return entries.status();
+    }
+    ARROW_ASSIGN_OR_RAISE(int64_t snapshot, table->Commit(*entries));
+    std::cout << snapshot << std::endl;
+    return Status::OK();
   }
-  ARROW_ASSIGN_OR_RAISE(int64_t snapshot, table->Commit(*entries));
-  std::cout << snapshot << std::endl;
+  ARROW_ASSIGN_OR_RAISE(auto result, mp::table::CommitKeyValueWrite(*table, *writer));
+  std::cout << result.append_snapshot << std::endl;
+  if (result.compact_snapshot) std::cerr << "compact " << *result.compact_snapshot << std::endl;
+  return Status::OK();
+}
+
+Status Compact(const mp::table::Catalog& catalog, const std::string& id,
+               const std::vector<std::string>& args) {
+  bool full = false;
+  for (const auto& a : args) {
+    if (a != "--full") return Status::Invalid("unknown option ", a);
+    full = true;
+  }
+  ARROW_ASSIGN_OR_RAISE(auto table, catalog.GetTable(id));
+  ARROW_ASSIGN_OR_RAISE(auto s, mp::table::CompactTable(*table, full));
+  std::cout << "compacted " << s.buckets << " buckets: " << s.files_before << " files -> "
+            << s.files_after << " files; snapshot " << s.snapshot_id << std::endl;
+  return Status::OK();
+}
+
+// The largest number of sorted runs of any bucket, and the levels that hold files.
+Status Runs(const mp::table::Catalog& catalog, const std::string& id) {
+  ARROW_ASSIGN_OR_RAISE(auto table, catalog.GetTable(id));
+  ARROW_ASSIGN_OR_RAISE(auto schema, table->LatestSchema());
+  ARROW_ASSIGN_OR_RAISE(auto latest, table->snapshots().LatestSnapshotId());
+  size_t max_runs = 0;
+  std::set<int32_t> levels;
+  if (latest) {
+    ARROW_ASSIGN_OR_RAISE(auto snap, table->snapshots().ReadSnapshot(*latest));
+    ARROW_ASSIGN_OR_RAISE(auto codec, mp::paimon::AvroCodecFromName(
+                                          schema.Option("manifest.compression", "zstd")));
+    mp::table::ManifestIO manifests(table->file_system(), table->path(), codec,
+                                    mp::table::PartitionTypes(schema));
+    ARROW_ASSIGN_OR_RAISE(auto live, manifests.LiveEntries(snap));
+    for (const auto& group : mp::table::GroupByBucket(live)) {
+      max_runs = std::max(max_runs, mp::table::LevelSortedRuns(group).size());
+      for (const auto& e : group) levels.insert(e.file.level);
+    }
+  }
+  std::cout << "max_runs " << max_runs << " levels";
+  for (int32_t l : levels) std::cout << " " << l;
+  std::cout << std::endl;
   return Status::OK();
 }
 
 Status Run(const std::vector<std::string>& argv) {
   if (argv.size() < 3) {
     return Status::Invalid("usage: pk_write_tool WAREHOUSE DB.T create SPEC [options] | "
-                           "write FILE.parquet [--mode upsert|delete]");
+                           "write FILE.parquet [--mode upsert|delete] [--no-compact] | compact [--full]");
   }
   ARROW_RETURN_NOT_OK(arrow::compute::Initialize());
   ARROW_ASSIGN_OR_RAISE(auto catalog, mp::table::Catalog::Open(argv[0], true));
   std::vector<std::string> rest(argv.begin() + 3, argv.end());
   if (argv[2] == "create") return Create(*catalog, argv[1], rest);
   if (argv[2] == "write") return Write(*catalog, argv[1], rest);
+  if (argv[2] == "compact") return Compact(*catalog, argv[1], rest);
+  if (argv[2] == "runs") return Runs(*catalog, argv[1]);
   return Status::Invalid("unknown command ", argv[2]);
 }
 

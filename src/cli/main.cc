@@ -15,7 +15,9 @@
 #include <arrow/table.h>
 
 #include "data_io.h"
+#include "compact_cmd.h"
 #include "follow_cmd.h"
+#include "millpond/table/compaction.h"
 #include "millpond/paimon/schema.h"
 #include "millpond/paimon/types.h"
 #include "millpond/table/catalog.h"
@@ -232,14 +234,16 @@ Status WriteKeyValue(const mp::table::Table& table, const std::string& input,
     writer->Abort();
     return st;
   }
-  auto entries = writer->PrepareCommit();
-  if (!entries.ok()) {
+  // The APPEND snapshot, then a COMPACT one when a bucket reached the compaction trigger.
+  auto r = mp::table::CommitKeyValueWrite(table, *writer);
+  if (!r.ok()) {
     writer->Abort();
-    return entries.status();
+    return r.status();
   }
-  ARROW_ASSIGN_OR_RAISE(int64_t id_committed, table.Commit(*entries));
-  std::cout << "wrote " << writer->rows_written() << " rows (" << mode << ") in "
-            << entries->size() << " files; snapshot " << id_committed << "\n";
+  std::cout << "wrote " << writer->rows_written() << " rows (" << mode << "); snapshot "
+            << r->append_snapshot;
+  if (r->compact_snapshot) std::cout << ", compacted as snapshot " << *r->compact_snapshot;
+  std::cout << "\n";
   return Status::OK();
 }
 
@@ -592,6 +596,14 @@ int main(int argc, char** argv) {
   alter->add_option("--set", aa.set, "Option KEY=VALUE (repeatable)");
   alter->add_option("--unset", aa.unset, "Option to remove (repeatable)");
 
+  std::string compact_table;
+  bool compact_full = false;
+  auto* compact = app.add_subcommand(
+      "compact", "Compact a primary-key table (Paimon's universal compaction; --full: every bucket\n"
+                 "to the highest level).\nExample: millpond compact plant.machine_state --full");
+  compact->add_option("TABLE", compact_table, "DB.TABLE")->required();
+  compact->add_flag("--full", compact_full, "Full compaction");
+
   std::string expire_table;
   auto* expire = app.add_subcommand(
       "expire", "Expire old snapshots (snapshot.num-retained.min/max, snapshot.time-retained) and\n"
@@ -640,6 +652,8 @@ int main(int argc, char** argv) {
     st = CmdTag(g, tag_action, tag_table, tag_name, tag_snapshot);
   } else if (*alter) {
     st = CmdAlter(g, aa);
+  } else if (*compact) {
+    st = mp::cli::RunCompact(g.warehouse, compact_table, compact_full);
   } else if (*expire) {
     st = CmdExpire(g, expire_table);
   } else if (*orphans) {

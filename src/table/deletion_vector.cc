@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <zlib.h>
+
 #include "millpond/paimon/binary_row.h"
 #include "millpond/paimon/partition.h"
 #include "millpond/table/file_store_commit.h"
@@ -420,6 +422,195 @@ const std::vector<uint32_t>* DeletionVectors::Find(const std::string& partition,
                                                    const std::string& data_file) const {
   auto it = vectors_.find(std::make_tuple(partition, bucket, data_file));
   return it == vectors_.end() ? nullptr : &it->second;
+}
+
+// --- writing -----------------------------------------------------------------------------------
+
+namespace {
+
+void PutLe16(std::string* out, uint32_t v) {
+  out->push_back(static_cast<char>(v & 0xff));
+  out->push_back(static_cast<char>((v >> 8) & 0xff));
+}
+void PutLe32(std::string* out, uint32_t v) {
+  PutLe16(out, v & 0xffff);
+  PutLe16(out, v >> 16);
+}
+void PutBe32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+Status AvroCheck(int rc, const char* what) {
+  if (rc != 0) return Status::Invalid("index manifest encoding, field ", what, ": ", avro_strerror());
+  return Status::OK();
+}
+
+Result<avro_value_t> AvroGet(avro_value_t* record, const char* name) {
+  avro_value_t f;
+  ARROW_RETURN_NOT_OK(AvroCheck(avro_value_get_by_name(record, name, &f, nullptr), name));
+  return f;
+}
+
+constexpr const char* kIndexManifestSchema = R"({"type":"record","name":"record","namespace":"org.apache.paimon.avro.generated","fields":[{"name":"_VERSION","type":"int"},{"name":"_KIND","type":"int"},{"name":"_PARTITION","type":"bytes"},{"name":"_BUCKET","type":"int"},{"name":"_INDEX_TYPE","type":"string"},{"name":"_FILE_NAME","type":"string"},{"name":"_FILE_SIZE","type":"long"},{"name":"_ROW_COUNT","type":"long"},{"name":"_DELETIONS_VECTORS_RANGES","type":["null",{"type":"array","items":["null",{"type":"record","name":"record__DELETIONS_VECTORS_RANGES","fields":[{"name":"f0","type":"string"},{"name":"f1","type":"int"},{"name":"f2","type":"int"},{"name":"_CARDINALITY","type":["null","long"],"default":null}]}]}],"default":null},{"name":"_EXTERNAL_PATH","type":["null","string"],"default":null}]})";
+
+}  // namespace
+
+std::string EncodeRoaringBitmap(const std::vector<uint32_t>& values) {
+  std::vector<std::pair<uint16_t, std::vector<uint16_t>>> containers;
+  for (uint32_t v : values) {
+    uint16_t high = static_cast<uint16_t>(v >> 16);
+    if (containers.empty() || containers.back().first != high) containers.push_back({high, {}});
+    containers.back().second.push_back(static_cast<uint16_t>(v & 0xffff));
+  }
+  const uint32_t n = static_cast<uint32_t>(containers.size());
+  std::string out;
+  PutLe32(&out, 12346);  // SERIAL_COOKIE_NO_RUNCONTAINER
+  PutLe32(&out, n);
+  for (const auto& [key, low] : containers) {
+    PutLe16(&out, key);
+    PutLe16(&out, static_cast<uint32_t>(low.size() - 1));
+  }
+  uint32_t offset = 8 + 8 * n;
+  for (const auto& [key, low] : containers) {
+    PutLe32(&out, offset);
+    offset += low.size() > 4096 ? 8192 : static_cast<uint32_t>(2 * low.size());
+  }
+  for (const auto& [key, low] : containers) {
+    if (low.size() <= 4096) {
+      for (uint16_t v : low) PutLe16(&out, v);
+      continue;
+    }
+    std::vector<uint64_t> words(1024, 0);
+    for (uint16_t v : low) words[v / 64] |= uint64_t{1} << (v % 64);
+    for (uint64_t w : words) {
+      PutLe32(&out, static_cast<uint32_t>(w & 0xffffffffu));
+      PutLe32(&out, static_cast<uint32_t>(w >> 32));
+    }
+  }
+  return out;
+}
+
+std::string EncodeDeletionVectorIndexFile(
+    const std::vector<std::pair<std::string, std::vector<uint32_t>>>& vectors,
+    std::vector<DeletionVectorRange>* ranges) {
+  std::string out(1, '\x01');  // DeletionVectorsIndexFile.VERSION_ID_V1
+  for (const auto& [file, positions] : vectors) {
+    std::string bytes;
+    PutBe32(&bytes, kBitmapDeletionVectorMagic);
+    bytes += EncodeRoaringBitmap(positions);
+    DeletionVectorRange r;
+    r.data_file = file;
+    r.offset = static_cast<int32_t>(out.size());
+    r.length = static_cast<int32_t>(bytes.size());
+    r.cardinality = static_cast<int64_t>(positions.size());
+    ranges->push_back(std::move(r));
+    PutBe32(&out, static_cast<uint32_t>(bytes.size()));
+    out += bytes;
+    uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()),
+                      static_cast<uInt>(bytes.size()));
+    PutBe32(&out, static_cast<uint32_t>(crc));
+  }
+  return out;
+}
+
+Result<std::string> EncodeIndexManifest(const std::vector<IndexManifestEntry>& entries,
+                                        paimon::AvroCodec codec) {
+  ARROW_ASSIGN_OR_RAISE(auto writer, paimon::AvroFileWriter::Make(kIndexManifestSchema, codec));
+  for (const auto& e : entries) {
+    avro_value_t* rec = writer->record();
+    ARROW_RETURN_NOT_OK(AvroCheck(avro_value_reset(rec), "record"));
+    auto set_int = [&](const char* name, int32_t v) -> Status {
+      ARROW_ASSIGN_OR_RAISE(auto f, AvroGet(rec, name));
+      return AvroCheck(avro_value_set_int(&f, v), name);
+    };
+    auto set_long = [&](avro_value_t* r, const char* name, int64_t v) -> Status {
+      ARROW_ASSIGN_OR_RAISE(auto f, AvroGet(r, name));
+      return AvroCheck(avro_value_set_long(&f, v), name);
+    };
+    auto set_string = [&](avro_value_t* r, const char* name, const std::string& v) -> Status {
+      ARROW_ASSIGN_OR_RAISE(auto f, AvroGet(r, name));
+      return AvroCheck(avro_value_set_string_len(&f, v.c_str(), v.size() + 1), name);
+    };
+    ARROW_RETURN_NOT_OK(set_int("_VERSION", 1));
+    ARROW_RETURN_NOT_OK(set_int("_KIND", e.kind));
+    {
+      ARROW_ASSIGN_OR_RAISE(auto f, AvroGet(rec, "_PARTITION"));
+      ARROW_RETURN_NOT_OK(AvroCheck(
+          avro_value_set_bytes(&f, const_cast<char*>(e.partition.data()), e.partition.size()),
+          "_PARTITION"));
+    }
+    ARROW_RETURN_NOT_OK(set_int("_BUCKET", e.bucket));
+    ARROW_RETURN_NOT_OK(set_string(rec, "_INDEX_TYPE", e.index_type));
+    ARROW_RETURN_NOT_OK(set_string(rec, "_FILE_NAME", e.file_name));
+    ARROW_RETURN_NOT_OK(set_long(rec, "_FILE_SIZE", e.file_size));
+    ARROW_RETURN_NOT_OK(set_long(rec, "_ROW_COUNT", e.row_count));
+    {
+      ARROW_ASSIGN_OR_RAISE(auto f, AvroGet(rec, "_DELETIONS_VECTORS_RANGES"));
+      avro_value_t branch;
+      const bool has_ranges = e.index_type == kDeletionVectorsIndex;
+      ARROW_RETURN_NOT_OK(AvroCheck(avro_value_set_branch(&f, has_ranges ? 1 : 0, &branch),
+                                    "_DELETIONS_VECTORS_RANGES"));
+      if (!has_ranges) {
+        ARROW_RETURN_NOT_OK(AvroCheck(avro_value_set_null(&branch), "_DELETIONS_VECTORS_RANGES"));
+      } else {
+        for (const auto& r : e.dv_ranges) {
+          avro_value_t item, range;
+          ARROW_RETURN_NOT_OK(AvroCheck(avro_value_append(&branch, &item, nullptr), "range"));
+          ARROW_RETURN_NOT_OK(AvroCheck(avro_value_set_branch(&item, 1, &range), "range"));
+          ARROW_RETURN_NOT_OK(set_string(&range, "f0", r.data_file));
+          {
+            ARROW_ASSIGN_OR_RAISE(auto f1, AvroGet(&range, "f1"));
+            ARROW_RETURN_NOT_OK(AvroCheck(avro_value_set_int(&f1, r.offset), "f1"));
+            ARROW_ASSIGN_OR_RAISE(auto f2, AvroGet(&range, "f2"));
+            ARROW_RETURN_NOT_OK(AvroCheck(avro_value_set_int(&f2, r.length), "f2"));
+          }
+          ARROW_ASSIGN_OR_RAISE(auto card, AvroGet(&range, "_CARDINALITY"));
+          avro_value_t card_branch;
+          ARROW_RETURN_NOT_OK(AvroCheck(
+              avro_value_set_branch(&card, r.cardinality ? 1 : 0, &card_branch), "_CARDINALITY"));
+          ARROW_RETURN_NOT_OK(AvroCheck(r.cardinality
+                                            ? avro_value_set_long(&card_branch, *r.cardinality)
+                                            : avro_value_set_null(&card_branch),
+                                        "_CARDINALITY"));
+        }
+      }
+    }
+    {
+      ARROW_ASSIGN_OR_RAISE(auto f, AvroGet(rec, "_EXTERNAL_PATH"));
+      avro_value_t branch;
+      const bool has = e.external_path.has_value();
+      ARROW_RETURN_NOT_OK(
+          AvroCheck(avro_value_set_branch(&f, has ? 1 : 0, &branch), "_EXTERNAL_PATH"));
+      ARROW_RETURN_NOT_OK(AvroCheck(
+          has ? avro_value_set_string_len(&branch, e.external_path->c_str(),
+                                          e.external_path->size() + 1)
+              : avro_value_set_null(&branch),
+          "_EXTERNAL_PATH"));
+    }
+    ARROW_RETURN_NOT_OK(writer->Append());
+  }
+  return writer->Finish();
+}
+
+Result<std::vector<IndexManifestEntry>> ReadLiveIndexEntries(const fs::FileSystem& fs,
+                                                             const std::string& table_path,
+                                                             const paimon::Snapshot& snapshot) {
+  std::vector<IndexManifestEntry> out;
+  if (!snapshot.index_manifest || snapshot.index_manifest->empty()) return out;
+  std::string path = fs::JoinPath(fs::JoinPath(table_path, "manifest"), *snapshot.index_manifest);
+  ARROW_ASSIGN_OR_RAISE(std::string bytes, fs.ReadFile(path));
+  ARROW_ASSIGN_OR_RAISE(auto entries, DecodeIndexManifest(bytes, path));
+  std::map<std::tuple<std::string, int32_t, std::string>, IndexManifestEntry> live;
+  for (auto& e : entries) {
+    auto key = std::make_tuple(e.partition, e.bucket, e.file_name);
+    if (e.kind == 1) {
+      live.erase(key);
+    } else {
+      live[key] = std::move(e);
+    }
+  }
+  for (auto& [key, e] : live) out.push_back(std::move(e));
+  return out;
 }
 
 }  // namespace millpond::table

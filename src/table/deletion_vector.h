@@ -16,6 +16,7 @@
 
 #include "millpond/common/status.h"
 #include "millpond/fs/file_system.h"
+#include "millpond/paimon/manifest.h"
 #include "millpond/paimon/schema.h"
 #include "millpond/paimon/snapshot.h"
 
@@ -67,6 +68,28 @@ Result<std::string> BucketPath(const std::string& table_path, const paimon::Tabl
 /// A path from a manifest's _EXTERNAL_PATH ("file:/x", "file:///x" or a plain path) as the
 /// local file system names it.
 std::string LocalExternalPath(const std::string& external_path);
+
+/// Encodes sorted, distinct values as a RoaringBitmap in the portable serialization without run
+/// containers (array containers up to 4096 values, bitmap containers above).
+std::string EncodeRoaringBitmap(const std::vector<uint32_t>& values);
+
+/// Encodes a deletion-vector index file as Paimon's DeletionVectorsIndexFile writes it: a version
+/// byte 1, then per data file a 4-byte big-endian length, the magic and the bitmap (the length
+/// counts both), and a big-endian CRC32 of magic and bitmap. Fills one range per vector.
+std::string EncodeDeletionVectorIndexFile(
+    const std::vector<std::pair<std::string, std::vector<uint32_t>>>& vectors,
+    std::vector<DeletionVectorRange>* ranges);
+
+/// Encodes an index manifest as the Avro object container Paimon 1.x writes (IndexManifestEntry
+/// version 1).
+Result<std::string> EncodeIndexManifest(const std::vector<IndexManifestEntry>& entries,
+                                        paimon::AvroCodec codec);
+
+/// The live entries (ADDs not cancelled by a DELETE) of a snapshot's index manifest; empty when
+/// it has none.
+Result<std::vector<IndexManifestEntry>> ReadLiveIndexEntries(const fs::FileSystem& fs,
+                                                             const std::string& table_path,
+                                                             const paimon::Snapshot& snapshot);
 
 /// The deletion vectors of every data file of one snapshot.
 class DeletionVectors {

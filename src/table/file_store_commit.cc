@@ -73,8 +73,10 @@ Result<int64_t> FileStoreCommit::Commit(const std::vector<paimon::ManifestEntry>
     int64_t total_rows = 0;
     int64_t next_id = 1;
     std::vector<std::string> written;  // files to remove if this attempt loses
+    std::optional<paimon::Snapshot> latest_snapshot;
     if (latest_id) {
       ARROW_ASSIGN_OR_RAISE(auto latest, snapshots_.ReadSnapshot(*latest_id));
+      latest_snapshot = latest;
       next_id = latest.id + 1;
       total_rows = latest.total_record_count.value_or(0);
       ARROW_ASSIGN_OR_RAISE(base, manifests_.DataManifests(latest));
@@ -146,6 +148,18 @@ Result<int64_t> FileStoreCommit::Commit(const std::vector<paimon::ManifestEntry>
     s.delta_record_count = delta_rows;
     s.changelog_record_count = 0;
     if (!options.properties.empty()) s.properties = options.properties;
+    if (options.index_manifest) {
+      auto index = options.index_manifest(latest_snapshot ? &*latest_snapshot : nullptr);
+      if (!index.ok()) {
+        for (const auto& p : written) (void)fs_->DeleteFile(p);
+        return index.status();
+      }
+      s.index_manifest = *index;
+      if (s.index_manifest) written.push_back(manifests_.ManifestPath(*s.index_manifest));
+    } else if (latest_snapshot) {
+      // Deletion vectors and other indexes stay valid until a commit replaces them.
+      s.index_manifest = latest_snapshot->index_manifest;
+    }
     ARROW_ASSIGN_OR_RAISE(bool ok, snapshots_.TryCommit(s));
     if (ok) return s.id;
     for (const auto& p : written) (void)fs_->DeleteFile(p);

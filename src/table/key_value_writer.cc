@@ -20,9 +20,12 @@
 #include "millpond/paimon/binary_row.h"
 #include "millpond/paimon/data_file.h"
 #include "millpond/paimon/partition.h"
+#include "deletion_vector.h"  // BucketPath
 #include "millpond/table/append_writer.h"
+#include "millpond/table/compaction.h"
 #include "millpond/table/file_store_commit.h"
 #include "millpond/table/manifest_io.h"
+#include "millpond/table/schema_manager.h"
 #include "millpond/table/snapshot_manager.h"
 #include "stats_collector.h"
 
@@ -168,11 +171,10 @@ Result<std::unique_ptr<KeyValueWriter>> KeyValueWriter::Make(std::shared_ptr<fs:
     return Status::NotImplemented(
         "millpond writes Parquet data files only; the table has file.format=", format);
   }
-  if (schema.Option("deletion-vectors.enabled", "false") == "true") {
-    // Paimon readers skip level-0 files of such tables until compaction rewrites them.
-    return Status::NotImplemented(
-        "writing primary-key tables with deletion-vectors.enabled needs compaction, which "
-        "millpond does not do yet");
+  if (UsesDeletionVectors(schema)) {
+    // Paimon readers skip level-0 files of such tables until compaction rewrites them, so each
+    // commit is followed by a compaction that writes deletion vectors (CommitKeyValueWrite).
+    ARROW_RETURN_NOT_OK(CheckCompactable(schema));
   }
   auto w = std::unique_ptr<KeyValueWriter>(new KeyValueWriter());
   w->fs_ = std::move(fs);
@@ -208,33 +210,8 @@ Result<std::unique_ptr<KeyValueWriter>> KeyValueWriter::Make(std::shared_ptr<fs:
     w->partition_columns_.push_back(i);
     w->partition_types_.push_back(s.fields[i].type);
   }
-  for (const auto& k : s.primary_keys) {
-    int i = s.FieldIndex(k);
-    if (i < 0) return Status::Invalid("primary key '", k, "' is not a column");
-    if (Contains(s.partition_keys, k)) continue;  // Paimon trims partition keys from the key
-    w->key_columns_.push_back(i);
-    const auto& f = s.fields[i];
-    w->key_types_.push_back(f.type->WithNullable(false));
-    paimon::DataField kf;
-    kf.id = kKeyFieldIdStart + f.id;
-    kf.name = std::string(kKeyFieldPrefix) + f.name;
-    kf.type = w->key_types_.back();
-    w->file_fields_.push_back(std::move(kf));
-  }
-  if (w->key_columns_.empty()) {
-    return Status::Invalid("primary key has no column besides the partition keys");
-  }
-  paimon::DataField seq;
-  seq.id = kSequenceNumberFieldId;
-  seq.name = kSequenceNumberField;
-  ARROW_ASSIGN_OR_RAISE(seq.type, SystemType("BIGINT NOT NULL"));
-  paimon::DataField kind;
-  kind.id = kValueKindFieldId;
-  kind.name = kValueKindField;
-  ARROW_ASSIGN_OR_RAISE(kind.type, SystemType("TINYINT NOT NULL"));
-  w->file_fields_.push_back(std::move(seq));
-  w->file_fields_.push_back(std::move(kind));
-  for (const auto& f : s.fields) w->file_fields_.push_back(f);
+  ARROW_ASSIGN_OR_RAISE(w->format_, KeyValueFileFormat::Make(s));
+  w->key_columns_ = w->format_.key_columns;
   for (const auto& k : s.BucketKeys()) {
     int i = s.FieldIndex(k);
     if (i < 0) return Status::Invalid("bucket key '", k, "' is not a column");
@@ -257,38 +234,9 @@ Result<std::unique_ptr<KeyValueWriter>> KeyValueWriter::Make(std::shared_ptr<fs:
   w->sequence_descending_ = order == "descending";
   ARROW_ASSIGN_OR_RAISE(w->write_buffer_size_,
                         ParseMemorySize(s.Option("write-buffer-size", "256 mb")));
-  // Paimon's default target-file-size is 128 mb for primary-key tables.
-  ARROW_ASSIGN_OR_RAISE(w->target_file_size_,
-                        ParseMemorySize(s.Option("target-file-size", "128 mb")));
   w->default_partition_name_ = s.Option("partition.default-name", paimon::kDefaultPartitionName);
   w->legacy_partition_name_ = s.Option("partition.legacy-name", "true") != "false";
-  w->compression_ = s.Option("file.compression", "zstd");
-  std::string level = s.Option("file.compression.zstd-level", "1");
-  if (level.empty() || level.size() > 3 ||
-      !std::all_of(level.begin(), level.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return Status::Invalid("bad file.compression.zstd-level '", level, "'");
-  }
-  w->compression_level_ = std::stoi(level);
-
-  // Restore: each bucket continues after the largest sequence number among its live files.
-  SnapshotManager snapshots(w->fs_, w->table_path_);
-  ARROW_ASSIGN_OR_RAISE(auto latest, snapshots.LatestSnapshotId());
-  if (latest) {
-    ARROW_ASSIGN_OR_RAISE(auto snap, snapshots.ReadSnapshot(*latest));
-    ARROW_ASSIGN_OR_RAISE(auto codec,
-                          paimon::AvroCodecFromName(s.Option("manifest.compression", "zstd")));
-    ManifestIO manifests(w->fs_, w->table_path_, codec, PartitionTypes(s));
-    ARROW_ASSIGN_OR_RAISE(auto live, manifests.LiveEntries(snap));
-    for (const auto& e : live) {
-      std::string key = e.partition + '\x01' + std::to_string(e.bucket);
-      auto it = w->restored_max_sequence_.find(key);
-      if (it == w->restored_max_sequence_.end()) {
-        w->restored_max_sequence_[key] = e.file.max_sequence_number;
-      } else {
-        it->second = std::max(it->second, e.file.max_sequence_number);
-      }
-    }
-  }
+  ARROW_RETURN_NOT_OK(w->ReloadLevels());
   return w;
 }
 
@@ -565,44 +513,108 @@ Status KeyValueWriter::Flush(BucketBuffer* b) {
     ARROW_RETURN_NOT_OK(WriteRun(b, run.record_batch()));
     ++flush_count_;
   }
+  // Write stall (MergeTreeWriter waits for compaction when a bucket has more sorted runs than
+  // num-sorted-run.stop-trigger): compact synchronously until the bucket is below it again.
+  const std::string key = b->partition + '\x01' + std::to_string(b->bucket);
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(bool compacted, CompactBucket(key, /*full=*/false, /*stalled=*/true));
+    if (!compacted) break;
+    ++stall_count_;
+  }
   return Status::OK();
 }
 
-Status KeyValueWriter::WriteRun(BucketBuffer* b, const std::shared_ptr<arrow::RecordBatch>& run) {
-  const int value_columns = static_cast<int>(schema_.fields.size());
-  const int nk = static_cast<int>(key_columns_.size());
+Result<KeyValueFileFormat> KeyValueFileFormat::Make(const paimon::TableSchema& s) {
+  KeyValueFileFormat f;
+  f.schema = s;
+  for (const auto& k : s.primary_keys) {
+    int i = s.FieldIndex(k);
+    if (i < 0) return Status::Invalid("primary key '", k, "' is not a column");
+    if (Contains(s.partition_keys, k)) continue;  // Paimon trims partition keys from the key
+    f.key_columns.push_back(i);
+    const auto& field = s.fields[i];
+    f.key_types.push_back(field.type->WithNullable(false));
+    paimon::DataField kf;
+    kf.id = kKeyFieldIdStart + field.id;
+    kf.name = std::string(kKeyFieldPrefix) + field.name;
+    kf.type = f.key_types.back();
+    f.file_fields.push_back(std::move(kf));
+  }
+  if (f.key_columns.empty()) {
+    return Status::Invalid("primary key has no column besides the partition keys");
+  }
+  paimon::DataField seq;
+  seq.id = kSequenceNumberFieldId;
+  seq.name = kSequenceNumberField;
+  ARROW_ASSIGN_OR_RAISE(seq.type, SystemType("BIGINT NOT NULL"));
+  paimon::DataField kind;
+  kind.id = kValueKindFieldId;
+  kind.name = kValueKindField;
+  ARROW_ASSIGN_OR_RAISE(kind.type, SystemType("TINYINT NOT NULL"));
+  f.file_fields.push_back(std::move(seq));
+  f.file_fields.push_back(std::move(kind));
+  for (const auto& field : s.fields) f.file_fields.push_back(field);
+  f.num_buckets = s.NumBuckets();
+  // Paimon's default target-file-size is 128 mb for primary-key tables.
+  ARROW_ASSIGN_OR_RAISE(f.target_file_size,
+                        ParseMemorySize(s.Option("target-file-size", "128 mb")));
+  f.compression = s.Option("file.compression", "zstd");
+  std::string level = s.Option("file.compression.zstd-level", "1");
+  if (level.empty() || level.size() > 3 ||
+      !std::all_of(level.begin(), level.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Status::Invalid("bad file.compression.zstd-level '", level, "'");
+  }
+  f.compression_level = std::stoi(level);
+  return f;
+}
+
+Status WriteKeyValueRun(const fs::FileSystem& fs, const KeyValueFileFormat& format,
+                        const KeyValueRunTarget& target,
+                        const std::shared_ptr<arrow::RecordBatch>& run,
+                        std::vector<paimon::ManifestEntry>* out, std::vector<std::string>* written) {
+  if (run->num_rows() == 0) return Status::OK();
+  const auto& schema = format.schema;
+  const auto& file_fields = format.file_fields;
+  const int value_columns = static_cast<int>(schema.fields.size());
+  const int nk = static_cast<int>(format.key_columns.size());
+  if (run->num_columns() != value_columns + 2) {
+    return Status::Invalid("key-value run has ", run->num_columns(), " columns; expected ",
+                           value_columns + 2);
+  }
   // File layout: _KEY_<k>..., _SEQUENCE_NUMBER, _VALUE_KIND, table columns.
   arrow::ArrayVector columns;
-  for (int c : key_columns_) columns.push_back(run->column(c));
+  for (int c : format.key_columns) columns.push_back(run->column(c));
   columns.push_back(run->column(value_columns + 1));
   columns.push_back(run->column(value_columns));
   for (int c = 0; c < value_columns; ++c) columns.push_back(run->column(c));
-  auto file_schema = paimon::DataFileSchema(file_fields_);
+  auto file_schema = paimon::DataFileSchema(file_fields);
   auto file_batch = arrow::RecordBatch::Make(file_schema, run->num_rows(), std::move(columns));
 
-  std::vector<paimon::DataField> key_fields(file_fields_.begin(), file_fields_.begin() + nk);
+  std::vector<paimon::DataField> key_fields(file_fields.begin(), file_fields.begin() + nk);
   const auto& seqs = static_cast<const arrow::Int64Array&>(*file_batch->column(nk));
   const auto& kinds = static_cast<const arrow::Int8Array&>(*file_batch->column(nk + 1));
   const int64_t n = file_batch->num_rows();
   const int64_t bytes = std::max<int64_t>(1, arrow::util::TotalBufferSize(*file_batch));
   const double est_bytes_per_row = static_cast<double>(bytes) / 4.0 / n;
+  const int64_t target_size = format.target_file_size;
 
   int64_t offset = 0;
   while (offset < n) {
-    std::string file_name = b->file_prefix + std::to_string(b->file_counter++) + ".parquet";
-    std::string path = fs::JoinPath(b->dir, file_name);
+    std::string file_name =
+        target.file_prefix + std::to_string((*target.file_counter)++) + ".parquet";
+    std::string path = fs::JoinPath(target.dir, file_name);
     paimon::ParquetWriteOptions opts;
-    opts.compression = compression_;
-    opts.compression_level = compression_level_;
-    opts.row_group_bytes = std::clamp<int64_t>(target_file_size_ / 2, 1, 64ll << 20);
+    opts.compression = format.compression;
+    opts.compression_level = format.compression_level;
+    opts.row_group_bytes = std::clamp<int64_t>(target_size / 2, 1, 64ll << 20);
     ARROW_ASSIGN_OR_RAISE(auto file,
-                          paimon::ParquetDataFileWriter::Open(*fs_, path, file_fields_, opts));
-    written_paths_.push_back(path);
+                          paimon::ParquetDataFileWriter::Open(fs, path, file_fields, opts));
+    written->push_back(path);
     StatsCollector key_stats(key_fields);
-    StatsCollector value_stats(schema_.fields);
+    StatsCollector value_stats(schema.fields);
     const int64_t begin = offset;
     while (offset < n) {
-      int64_t room = target_file_size_ - file->EstimatedSize();
+      int64_t room = target_size - file->EstimatedSize();
       int64_t fit = std::max<int64_t>(1024, static_cast<int64_t>(room / est_bytes_per_row));
       int64_t len = std::min(fit, n - offset);
       auto part = file_batch->Slice(offset, len);
@@ -615,7 +627,7 @@ Status KeyValueWriter::WriteRun(BucketBuffer* b, const std::shared_ptr<arrow::Re
       ARROW_RETURN_NOT_OK(key_stats.Update(*key_part));
       ARROW_RETURN_NOT_OK(value_stats.Update(*value_part));
       offset += len;
-      if (file->EstimatedSize() >= target_file_size_) break;
+      if (file->EstimatedSize() >= target_size) break;
     }
     const int64_t end = offset;
     ARROW_ASSIGN_OR_RAISE(int64_t size, file->Finish());
@@ -623,9 +635,9 @@ Status KeyValueWriter::WriteRun(BucketBuffer* b, const std::shared_ptr<arrow::Re
 
     paimon::ManifestEntry e;
     e.kind = paimon::FileKind::kAdd;
-    e.partition = b->partition;
-    e.bucket = b->bucket;
-    e.total_buckets = num_buckets_;
+    e.partition = target.partition;
+    e.bucket = target.bucket;
+    e.total_buckets = format.num_buckets;
     auto& f = e.file;
     f.file_name = file_name;
     f.file_size = size;
@@ -637,7 +649,7 @@ Status KeyValueWriter::WriteRun(BucketBuffer* b, const std::shared_ptr<arrow::Re
         ARROW_ASSIGN_OR_RAISE(auto s, file_batch->column(i)->GetScalar(r));
         vals.push_back(std::move(s));
       }
-      return paimon::SerializeBinaryRow(vals, key_types_);
+      return paimon::SerializeBinaryRow(vals, format.key_types);
     };
     ARROW_ASSIGN_OR_RAISE(f.min_key, key_row(begin));
     ARROW_ASSIGN_OR_RAISE(f.max_key, key_row(end - 1));
@@ -655,13 +667,29 @@ Status KeyValueWriter::WriteRun(BucketBuffer* b, const std::shared_ptr<arrow::Re
     }
     f.min_sequence_number = min_seq;
     f.max_sequence_number = max_seq;
-    f.schema_id = schema_.id;
-    f.level = 0;
+    f.schema_id = schema.id;
+    f.level = target.level;
     f.creation_time_millis = LocalNowMillis();
     f.delete_row_count = deletes;
-    f.file_source = static_cast<int32_t>(paimon::FileSource::kAppend);
-    finished_.push_back(std::move(e));
+    f.file_source = static_cast<int32_t>(target.file_source);
+    out->push_back(std::move(e));
   }
+  return Status::OK();
+}
+
+Status KeyValueWriter::WriteRun(BucketBuffer* b, const std::shared_ptr<arrow::RecordBatch>& run) {
+  KeyValueRunTarget target;
+  target.partition = b->partition;
+  target.bucket = b->bucket;
+  target.dir = b->dir;
+  target.file_prefix = b->file_prefix;
+  target.file_counter = &b->file_counter;
+  target.level = 0;
+  target.file_source = paimon::FileSource::kAppend;
+  const size_t first = finished_.size();
+  ARROW_RETURN_NOT_OK(WriteKeyValueRun(*fs_, format_, target, run, &finished_, &written_paths_));
+  auto& files = levels_[b->partition + '\x01' + std::to_string(b->bucket)];
+  for (size_t i = first; i < finished_.size(); ++i) files.push_back(finished_[i]);
   return Status::OK();
 }
 
@@ -673,6 +701,118 @@ Result<std::vector<paimon::ManifestEntry>> KeyValueWriter::PrepareCommit() {
   return out;
 }
 
+Status KeyValueWriter::ReloadLevels() {
+  levels_.clear();
+  SnapshotManager snapshots(fs_, table_path_);
+  ARROW_ASSIGN_OR_RAISE(auto latest, snapshots.LatestSnapshotId());
+  if (latest) {
+    ARROW_ASSIGN_OR_RAISE(auto snap, snapshots.ReadSnapshot(*latest));
+    ARROW_ASSIGN_OR_RAISE(auto codec,
+                          paimon::AvroCodecFromName(schema_.Option("manifest.compression", "zstd")));
+    ManifestIO manifests(fs_, table_path_, codec, PartitionTypes(schema_));
+    ARROW_ASSIGN_OR_RAISE(auto live, manifests.LiveEntries(snap));
+    for (const auto& e : live) {
+      // Each bucket continues after the largest sequence number among its live files.
+      std::string key = e.partition + '\x01' + std::to_string(e.bucket);
+      auto it = restored_max_sequence_.find(key);
+      if (it == restored_max_sequence_.end()) {
+        restored_max_sequence_[key] = e.file.max_sequence_number;
+      } else {
+        it->second = std::max(it->second, e.file.max_sequence_number);
+      }
+      levels_[key].push_back(e);
+    }
+  }
+  for (const auto& e : finished_) {
+    levels_[e.partition + '\x01' + std::to_string(e.bucket)].push_back(e);
+  }
+  return Status::OK();
+}
+
+int64_t KeyValueWriter::SortedRuns(const std::string& partition, int32_t bucket) const {
+  auto it = levels_.find(partition + '\x01' + std::to_string(bucket));
+  return it == levels_.end() ? 0 : static_cast<int64_t>(LevelSortedRuns(it->second).size());
+}
+
+Result<bool> KeyValueWriter::CompactBucket(const std::string& key, bool full, bool stalled) {
+  // Deletion-vector tables compact after each commit, against the committed snapshot
+  // (CompactTable), because their compactions rewrite the bucket's deletion vectors.
+  if (UsesDeletionVectors(schema_)) return false;
+  ARROW_ASSIGN_OR_RAISE(auto options, CompactionOptions::FromSchema(schema_));
+  auto& files = levels_[key];
+  auto runs = LevelSortedRuns(files);
+  if (stalled && static_cast<int64_t>(runs.size()) <= options.stop_trigger) return false;
+  auto unit = full ? PickFull(options, runs) : PickUniversal(options, runs);
+  if (!unit) return false;
+  ARROW_RETURN_NOT_OK(CheckCompactable(schema_));
+  if (schemas_.empty()) {
+    SchemaManager manager(fs_, table_path_);
+    ARROW_ASSIGN_OR_RAISE(auto ids, manager.ListIds());
+    for (int64_t id : ids) {
+      ARROW_ASSIGN_OR_RAISE(schemas_[id], manager.Read(id));
+    }
+    schemas_[schema_.id] = schema_;
+  }
+  std::vector<std::string> written;
+  auto rewritten = RewriteCompactUnit(*fs_, table_path_, schema_, schemas_, *unit,
+                                      DropsDelete(*unit, runs), &written);
+  if (!rewritten.ok()) {
+    for (const auto& p : written) (void)fs_->DeleteFile(p);
+    return rewritten.status();
+  }
+  for (const auto& e : *rewritten) {
+    auto same_file = [&](const paimon::ManifestEntry& x) {
+      return x.partition == e.partition && x.bucket == e.bucket &&
+             x.file.file_name == e.file.file_name;
+    };
+    if (e.kind == paimon::FileKind::kAdd) {
+      files.push_back(e);
+      compact_entries_.push_back(e);
+      continue;
+    }
+    files.erase(std::remove_if(files.begin(), files.end(), same_file), files.end());
+    // An input that an earlier, uncommitted compaction wrote is simply dropped.
+    auto it = std::find_if(compact_entries_.begin(), compact_entries_.end(),
+                           [&](const paimon::ManifestEntry& x) {
+                             return x.kind == paimon::FileKind::kAdd && same_file(x);
+                           });
+    if (it != compact_entries_.end()) {
+      ARROW_ASSIGN_OR_RAISE(auto dir, BucketPath(table_path_, schema_, e.partition, e.bucket));
+      (void)fs_->DeleteFile(fs::JoinPath(dir, e.file.file_name));
+      compact_entries_.erase(it);
+    } else {
+      compact_entries_.push_back(e);
+    }
+  }
+  return true;
+}
+
+Result<std::vector<paimon::ManifestEntry>> KeyValueWriter::PrepareCompaction(bool full) {
+  for (const auto& [key, b] : buffers_) {
+    ARROW_RETURN_NOT_OK(CompactBucket(key, full, /*stalled=*/false).status());
+  }
+  // DELETEs first, then ADDs, as Paimon's CompactIncrement lists them.
+  std::vector<paimon::ManifestEntry> out;
+  for (auto& e : compact_entries_) {
+    if (e.kind == paimon::FileKind::kDelete) out.push_back(std::move(e));
+  }
+  for (auto& e : compact_entries_) {
+    if (e.kind == paimon::FileKind::kAdd) out.push_back(std::move(e));
+  }
+  compact_entries_.clear();
+  return out;
+}
+
+Status KeyValueWriter::AbortCompaction(
+    const std::vector<paimon::ManifestEntry>& compact_entries) {
+  for (const auto& e : compact_entries) {
+    if (e.kind != paimon::FileKind::kAdd) continue;
+    ARROW_ASSIGN_OR_RAISE(auto dir, BucketPath(table_path_, schema_, e.partition, e.bucket));
+    (void)fs_->DeleteFile(fs::JoinPath(dir, e.file.file_name));
+  }
+  return ReloadLevels();
+}
+
 void KeyValueWriter::Abort() {
   for (auto& [key, b] : buffers_) {
     b->batches.clear();
@@ -682,6 +822,9 @@ void KeyValueWriter::Abort() {
   for (const auto& p : written_paths_) (void)fs_->DeleteFile(p);
   written_paths_.clear();
   finished_.clear();
+  std::vector<paimon::ManifestEntry> compact = std::move(compact_entries_);
+  compact_entries_.clear();
+  (void)AbortCompaction(compact);
 }
 
 }  // namespace millpond::table

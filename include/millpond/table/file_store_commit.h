@@ -5,7 +5,9 @@
 // Mirrors org.apache.paimon.operation.FileStoreCommitImpl.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +26,11 @@ struct CommitOptions {
   int64_t commit_identifier = paimon::Snapshot::kBatchCommitIdentifier;
   std::map<std::string, std::string> properties;
   int max_retries = 200;
+  /// The new snapshot's `indexManifest`, computed on each attempt from the snapshot it lands on
+  /// (null when there is none yet); returning nullopt leaves it unset, an error (Cancelled for a
+  /// conflict) fails the commit. Unset: the latest snapshot's index manifest is carried over.
+  std::function<Result<std::optional<std::string>>(const paimon::Snapshot* latest)>
+      index_manifest;
 };
 
 class FileStoreCommit {

@@ -40,6 +40,41 @@ inline constexpr int32_t kValueKindFieldId = 2147483645;       // Integer.MAX_VA
 /// Sets id 0 and the creation time. Commit the result with SchemaManager::TryCommit.
 Result<paimon::TableSchema> PrepareKeyValueTableSchema(paimon::TableSchema schema);
 
+/// The key-value data file layout of a primary-key table and the options files are written with;
+/// shared by KeyValueWriter (level-0 runs) and compaction (rewritten runs).
+struct KeyValueFileFormat {
+  paimon::TableSchema schema;
+  std::vector<int> key_columns;  // table columns of the trimmed primary key
+  std::vector<paimon::DataTypePtr> key_types;
+  std::vector<paimon::DataField> file_fields;  // _KEY_*, _SEQUENCE_NUMBER, _VALUE_KIND, columns
+  int32_t num_buckets = 0;
+  int64_t target_file_size = 128ll << 20;
+  std::string compression;
+  int compression_level = 1;
+
+  static Result<KeyValueFileFormat> Make(const paimon::TableSchema& schema);
+};
+
+/// Where WriteKeyValueRun puts a run: files `<dir>/<file_prefix><counter>.parquet`.
+struct KeyValueRunTarget {
+  std::string partition;  // serialized BinaryRow
+  int32_t bucket = 0;
+  std::string dir;
+  std::string file_prefix;
+  int64_t* file_counter = nullptr;
+  int32_t level = 0;
+  paimon::FileSource file_source = paimon::FileSource::kAppend;
+};
+
+/// Writes one sorted run: `run` holds the table columns, then _VALUE_KIND (int8), then
+/// _SEQUENCE_NUMBER (int64), sorted by key, each key at most once. Rolls files at
+/// target-file-size; appends one ADD entry per file to `out` (with key and value statistics,
+/// sequence range, delete count) and each path to `written` as soon as the file is created.
+Status WriteKeyValueRun(const fs::FileSystem& fs, const KeyValueFileFormat& format,
+                        const KeyValueRunTarget& target,
+                        const std::shared_ptr<arrow::RecordBatch>& run,
+                        std::vector<paimon::ManifestEntry>* out, std::vector<std::string>* written);
+
 class KeyValueWriter {
  public:
   /// A writer on `schema` (a primary-key table with bucket > 0). Reads the latest snapshot of
@@ -56,8 +91,23 @@ class KeyValueWriter {
   /// Flushes every buffer and returns the ADD entries of all files written since the last call.
   /// The writer can be used again after; sequence numbers keep counting.
   Result<std::vector<paimon::ManifestEntry>> PrepareCommit();
-  /// Drops the buffers and deletes every file written and not yet handed out by PrepareCommit.
+  /// Drops the buffers and deletes every file written and not yet handed out by PrepareCommit,
+  /// and any compaction output not yet handed out by PrepareCompaction.
   void Abort();
+
+  /// Call after the entries of PrepareCommit are committed (APPEND). Runs Paimon's universal
+  /// compaction (or, with `full`, full compaction) for every bucket this writer wrote, and returns
+  /// the DELETE + ADD entries of those and of the compactions that stalled writes, to be
+  /// committed with commit_kind "COMPACT". Empty when nothing was compacted.
+  Result<std::vector<paimon::ManifestEntry>> PrepareCompaction(bool full = false);
+  /// After a COMPACT commit of PrepareCompaction's entries failed: deletes their new files and
+  /// re-reads the buckets' files from the latest snapshot.
+  Status AbortCompaction(const std::vector<paimon::ManifestEntry>& compact_entries);
+
+  /// Sorted runs the bucket (partition row, bucket) has now, counting uncommitted files.
+  int64_t SortedRuns(const std::string& partition, int32_t bucket) const;
+  /// Compactions run so far because a bucket reached num-sorted-run.stop-trigger during Write.
+  int64_t stall_count() const { return stall_count_; }
 
   int64_t rows_written() const { return rows_seen_; }
   /// Bytes held in the write buffers now.
@@ -74,6 +124,9 @@ class KeyValueWriter {
   Status FlushIfFull();
   Status Flush(BucketBuffer* b);
   Status WriteRun(BucketBuffer* b, const std::shared_ptr<arrow::RecordBatch>& run);
+  Status ReloadLevels();
+  // Compacts one bucket's runs; with `stalled` only when they exceed the stop trigger.
+  Result<bool> CompactBucket(const std::string& key, bool full, bool stalled);
   Result<std::shared_ptr<arrow::Array>> RowKinds(const std::shared_ptr<arrow::RecordBatch>& batch,
                                                  RowKind kind, int64_t first_row) const;
 
@@ -85,21 +138,16 @@ class KeyValueWriter {
   MergeEngine merge_engine_ = MergeEngine::kDeduplicate;
   bool ignore_delete_ = false;
   std::vector<int> key_columns_;        // trimmed primary key (primary key minus partition keys)
-  std::vector<paimon::DataTypePtr> key_types_;
   std::vector<int> sequence_columns_;   // `sequence.field`
   bool sequence_descending_ = false;
-  std::vector<paimon::DataField> file_fields_;  // the data file's columns
   std::vector<int> partition_columns_;
   std::vector<paimon::DataTypePtr> partition_types_;
   std::vector<int> bucket_columns_;
   std::vector<paimon::DataTypePtr> bucket_types_;
   int32_t num_buckets_ = 0;
   int64_t write_buffer_size_ = 256ll << 20;
-  int64_t target_file_size_ = 128ll << 20;
   std::string default_partition_name_;
   bool legacy_partition_name_ = true;
-  std::string compression_;
-  int compression_level_ = 1;
   int64_t rows_seen_ = 0;
   int64_t buffered_bytes_ = 0;
   int64_t flush_count_ = 0;
@@ -107,6 +155,12 @@ class KeyValueWriter {
   std::map<std::string, std::unique_ptr<BucketBuffer>> buffers_;
   std::vector<paimon::ManifestEntry> finished_;
   std::vector<std::string> written_paths_;
+  KeyValueFileFormat format_;
+  // Compaction: every bucket's live files (committed and uncommitted), keyed like buffers_.
+  std::map<std::string, std::vector<paimon::ManifestEntry>> levels_;
+  std::map<int64_t, paimon::TableSchema> schemas_;  // every schema id of the table
+  std::vector<paimon::ManifestEntry> compact_entries_;  // DELETE + ADD not yet handed out
+  int64_t stall_count_ = 0;
 };
 
 }  // namespace millpond::table
