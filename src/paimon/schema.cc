@@ -1,9 +1,40 @@
 // TableSchema JSON codec.
 #include "millpond/paimon/schema.h"
 
+#include <algorithm>
+#include <functional>
+
 #include <nlohmann/json.hpp>
 
 namespace millpond::paimon {
+
+Status AssignFieldIds(TableSchema* schema) {
+  std::vector<std::string> seen;
+  int32_t id = 0;
+  for (auto& f : schema->fields) {
+    if (f.name.empty()) return Status::Invalid("empty column name");
+    if (std::find(seen.begin(), seen.end(), f.name) != seen.end()) {
+      return Status::Invalid("duplicate column '", f.name, "'");
+    }
+    seen.push_back(f.name);
+    f.id = id++;
+  }
+  std::function<void(DataTypePtr&)> assign = [&](DataTypePtr& t) {
+    if (!t) return;
+    auto copy = std::make_shared<DataType>(*t);
+    for (auto& f : copy->fields) {
+      f.id = id++;
+      assign(f.type);
+    }
+    assign(copy->element);
+    assign(copy->key);
+    assign(copy->value);
+    t = copy;
+  };
+  for (auto& f : schema->fields) assign(f.type);
+  schema->highest_field_id = id - 1;
+  return Status::OK();
+}
 
 std::vector<std::string> SplitNames(const std::string& text) {
   std::vector<std::string> out;

@@ -20,6 +20,7 @@
 #include "millpond/paimon/data_file.h"
 #include "millpond/paimon/partition.h"
 #include "millpond/table/manifest_io.h"
+#include "row_router.h"
 #include "stats_collector.h"
 
 namespace millpond::table {
@@ -283,58 +284,11 @@ Status AppendWriter::Write(const std::shared_ptr<arrow::RecordBatch>& input) {
   if (input->num_rows() == 0) return Status::OK();
   ARROW_ASSIGN_OR_RAISE(auto batch, ConformToSchema(input, schema_, rows_seen_ + 1));
   rows_seen_ += batch->num_rows();
-  if (partition_columns_.empty() && num_buckets_ <= 0) {
-    ARROW_ASSIGN_OR_RAISE(auto* w, WriterFor(batch, 0, 0));
-    return WriteToBucket(w, batch);
-  }
-  // Group rows by (partition, bucket): partition groups from Arrow's Grouper, buckets by hash.
-  const int64_t n = batch->num_rows();
-  std::vector<uint32_t> group(n, 0);
-  uint32_t num_partitions = 1;
-  if (!partition_columns_.empty()) {
-    std::vector<arrow::TypeHolder> types;
-    std::vector<arrow::Datum> values;
-    for (int c : partition_columns_) {
-      types.emplace_back(batch->column(c)->type());
-      values.emplace_back(batch->column(c));
-    }
-    ARROW_ASSIGN_OR_RAISE(auto grouper, arrow::compute::Grouper::Make(types));
-    arrow::compute::ExecBatch eb(values, n);
-    ARROW_ASSIGN_OR_RAISE(auto ids, grouper->Consume(arrow::compute::ExecSpan(eb)));
-    const auto& id_arr = static_cast<const arrow::UInt32Array&>(*ids.make_array());
-    for (int64_t i = 0; i < n; ++i) group[i] = id_arr.Value(i);
-    num_partitions = grouper->num_groups();
-  }
-  uint32_t nb = num_buckets_ > 0 ? static_cast<uint32_t>(num_buckets_) : 1;
-  if (num_buckets_ > 0) {
-    ARROW_ASSIGN_OR_RAISE(auto buckets, paimon::ComputeBuckets(*batch, bucket_columns_,
-                                                               bucket_types_, num_buckets_));
-    for (int64_t i = 0; i < n; ++i) group[i] = group[i] * nb + static_cast<uint32_t>(buckets[i]);
-  }
-  uint32_t num_groups = num_partitions * nb;
-  if (num_groups == 1) {
-    ARROW_ASSIGN_OR_RAISE(auto* w, WriterFor(batch, 0, static_cast<int32_t>(group[0] % nb)));
-    return WriteToBucket(w, batch);
-  }
-  // Counting sort of row indices by group, then one Take per group.
-  std::vector<int64_t> counts(num_groups + 1, 0);
-  for (int64_t i = 0; i < n; ++i) ++counts[group[i] + 1];
-  for (uint32_t g = 0; g < num_groups; ++g) counts[g + 1] += counts[g];
-  std::vector<int64_t> starts(counts.begin(), counts.end() - 1);
-  arrow::Int64Builder ib;
-  ARROW_RETURN_NOT_OK(ib.Resize(n));
-  std::vector<int64_t> order(n);
-  for (int64_t i = 0; i < n; ++i) order[starts[group[i]]++] = i;
-  ARROW_RETURN_NOT_OK(ib.AppendValues(order));
-  ARROW_ASSIGN_OR_RAISE(auto order_arr, ib.Finish());
-  ARROW_ASSIGN_OR_RAISE(auto sorted_datum, arrow::compute::Take(batch, order_arr));
-  auto sorted = sorted_datum.record_batch();
-  for (uint32_t g = 0; g < num_groups; ++g) {
-    int64_t begin = counts[g], len = counts[g + 1] - counts[g];
-    if (len == 0) continue;
-    auto part = sorted->Slice(begin, len);
-    ARROW_ASSIGN_OR_RAISE(auto* w, WriterFor(part, 0, static_cast<int32_t>(g % nb)));
-    ARROW_RETURN_NOT_OK(WriteToBucket(w, part));
+  ARROW_ASSIGN_OR_RAISE(auto parts, RouteRows(batch, partition_columns_, bucket_columns_,
+                                              bucket_types_, num_buckets_));
+  for (const auto& part : parts) {
+    ARROW_ASSIGN_OR_RAISE(auto* w, WriterFor(part.rows, 0, part.bucket));
+    ARROW_RETURN_NOT_OK(WriteToBucket(w, part.rows));
   }
   return Status::OK();
 }

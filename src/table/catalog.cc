@@ -228,31 +228,7 @@ Result<std::unique_ptr<Table>> Catalog::CreateTable(const std::string& identifie
   ARROW_ASSIGN_OR_RAISE(auto names, ParseIdentifier(identifier));
   std::string path = TablePath(names.first, names.second);
   if (schema.fields.empty()) return Status::Invalid("a table needs at least one column");
-  std::vector<std::string> seen;
-  int32_t id = 0;
-  for (auto& f : schema.fields) {
-    if (f.name.empty()) return Status::Invalid("empty column name");
-    if (std::find(seen.begin(), seen.end(), f.name) != seen.end()) {
-      return Status::Invalid("duplicate column '", f.name, "'");
-    }
-    seen.push_back(f.name);
-    f.id = id++;
-  }
-  // Nested ROW fields get ids after the top-level ones, as Paimon assigns them.
-  std::function<void(paimon::DataTypePtr&)> assign = [&](paimon::DataTypePtr& t) {
-    if (!t) return;
-    auto copy = std::make_shared<paimon::DataType>(*t);
-    for (auto& f : copy->fields) {
-      f.id = id++;
-      assign(f.type);
-    }
-    assign(copy->element);
-    assign(copy->key);
-    assign(copy->value);
-    t = copy;
-  };
-  for (auto& f : schema.fields) assign(f.type);
-  schema.highest_field_id = id - 1;
+  ARROW_RETURN_NOT_OK(paimon::AssignFieldIds(&schema));
   for (const auto& k : schema.partition_keys) {
     if (schema.FieldIndex(k) < 0) return Status::Invalid("partition key '", k, "' is not a column");
   }

@@ -27,6 +27,7 @@
 #include "millpond/table/manifest_io.h"
 #include "millpond/table/schema_manager.h"
 #include "millpond/table/snapshot_manager.h"
+#include "row_router.h"
 #include "stats_collector.h"
 
 namespace millpond::table {
@@ -60,29 +61,7 @@ Result<paimon::DataTypePtr> SystemType(const char* text) { return paimon::ParseD
 Result<paimon::TableSchema> PrepareKeyValueTableSchema(paimon::TableSchema schema) {
   if (schema.fields.empty()) return Status::Invalid("a table needs at least one column");
   if (schema.primary_keys.empty()) return Status::Invalid("a primary-key table needs primary keys");
-  std::vector<std::string> seen;
-  int32_t id = 0;
-  for (auto& f : schema.fields) {
-    if (f.name.empty()) return Status::Invalid("empty column name");
-    if (Contains(seen, f.name)) return Status::Invalid("duplicate column '", f.name, "'");
-    seen.push_back(f.name);
-    f.id = id++;
-  }
-  // Nested ROW fields get ids after the top-level ones, as Paimon assigns them.
-  std::function<void(paimon::DataTypePtr&)> assign = [&](paimon::DataTypePtr& t) {
-    if (!t) return;
-    auto copy = std::make_shared<paimon::DataType>(*t);
-    for (auto& f : copy->fields) {
-      f.id = id++;
-      assign(f.type);
-    }
-    assign(copy->element);
-    assign(copy->key);
-    assign(copy->value);
-    t = copy;
-  };
-  for (auto& f : schema.fields) assign(f.type);
-  schema.highest_field_id = id - 1;
+  ARROW_RETURN_NOT_OK(paimon::AssignFieldIds(&schema));
   for (const auto& k : schema.partition_keys) {
     if (schema.FieldIndex(k) < 0) return Status::Invalid("partition key '", k, "' is not a column");
     if (!Contains(schema.primary_keys, k)) {
@@ -393,47 +372,11 @@ Status KeyValueWriter::Write(const std::shared_ptr<arrow::RecordBatch>& input, R
     if (batch->num_rows() == 0) return Status::OK();
   }
 
-  // Group rows by (partition, bucket): partition groups from Arrow's Grouper, buckets by hash.
-  const int64_t n = batch->num_rows();
-  std::vector<uint32_t> group(n, 0);
-  uint32_t num_partitions = 1;
-  if (!partition_columns_.empty()) {
-    std::vector<arrow::TypeHolder> types;
-    std::vector<arrow::Datum> values;
-    for (int c : partition_columns_) {
-      types.emplace_back(batch->column(c)->type());
-      values.emplace_back(batch->column(c));
-    }
-    ARROW_ASSIGN_OR_RAISE(auto grouper, arrow::compute::Grouper::Make(types));
-    arrow::compute::ExecBatch eb(values, n);
-    ARROW_ASSIGN_OR_RAISE(auto ids, grouper->Consume(arrow::compute::ExecSpan(eb)));
-    const auto& id_arr = static_cast<const arrow::UInt32Array&>(*ids.make_array());
-    for (int64_t i = 0; i < n; ++i) group[i] = id_arr.Value(i);
-    num_partitions = grouper->num_groups();
-  }
-  const uint32_t nb = static_cast<uint32_t>(num_buckets_);
-  ARROW_ASSIGN_OR_RAISE(auto buckets, paimon::ComputeBuckets(*batch, bucket_columns_,
-                                                             bucket_types_, num_buckets_));
-  for (int64_t i = 0; i < n; ++i) group[i] = group[i] * nb + static_cast<uint32_t>(buckets[i]);
-  const uint32_t num_groups = num_partitions * nb;
-  // Counting sort of row indices by group (stable, so arrival order survives), then one Take.
-  std::vector<int64_t> counts(num_groups + 1, 0);
-  for (int64_t i = 0; i < n; ++i) ++counts[group[i] + 1];
-  for (uint32_t g = 0; g < num_groups; ++g) counts[g + 1] += counts[g];
-  std::vector<int64_t> starts(counts.begin(), counts.end() - 1);
-  std::vector<int64_t> order(n);
-  for (int64_t i = 0; i < n; ++i) order[starts[group[i]]++] = i;
-  arrow::Int64Builder ib;
-  ARROW_RETURN_NOT_OK(ib.AppendValues(order));
-  ARROW_ASSIGN_OR_RAISE(auto order_arr, ib.Finish());
-  ARROW_ASSIGN_OR_RAISE(auto sorted_datum, arrow::compute::Take(batch, order_arr));
-  auto sorted = sorted_datum.record_batch();
-  for (uint32_t g = 0; g < num_groups; ++g) {
-    int64_t begin = counts[g], len = counts[g + 1] - counts[g];
-    if (len == 0) continue;
-    auto part = sorted->Slice(begin, len);
-    ARROW_ASSIGN_OR_RAISE(auto* b, BufferFor(part, 0, static_cast<int32_t>(g % nb)));
-    ARROW_RETURN_NOT_OK(Append(b, part));
+  ARROW_ASSIGN_OR_RAISE(auto parts, RouteRows(batch, partition_columns_, bucket_columns_,
+                                              bucket_types_, num_buckets_));
+  for (const auto& part : parts) {
+    ARROW_ASSIGN_OR_RAISE(auto* b, BufferFor(part.rows, 0, part.bucket));
+    ARROW_RETURN_NOT_OK(Append(b, part.rows));
   }
   return FlushIfFull();
 }

@@ -40,6 +40,10 @@ struct TableSchema {
   std::vector<DataField> DataFields() const;
 };
 
+/// Checks column names (non-empty, unique) and numbers the fields of a new table as Paimon does:
+/// top-level fields 0..n-1, then nested ROW fields depth-first; sets highest_field_id.
+Status AssignFieldIds(TableSchema* schema);
+
 /// Splits "a, b,c" into {"a","b","c"}.
 std::vector<std::string> SplitNames(const std::string& text);
 
