@@ -31,41 +31,12 @@ using mp::Status;
 
 namespace {
 
-Result<std::vector<mp::paimon::DataField>> ParseColumns(const std::string& spec) {
-  std::vector<std::string> parts;
-  std::string cur;
-  int depth = 0;
-  for (char c : spec) {
-    if (c == '<' || c == '(') ++depth;
-    if (c == '>' || c == ')') --depth;
-    if (c == ',' && depth == 0) {
-      parts.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) parts.push_back(cur);
-  std::vector<mp::paimon::DataField> fields;
-  for (auto& p : parts) {
-    size_t b = p.find_first_not_of(" \t\n");
-    if (b == std::string::npos) continue;
-    p = p.substr(b);
-    size_t sp = p.find_first_of(" \t");
-    if (sp == std::string::npos) return Status::Invalid("column '", p, "' has no type");
-    mp::paimon::DataField f;
-    f.name = p.substr(0, sp);
-    ARROW_ASSIGN_OR_RAISE(f.type, mp::paimon::ParseDataType(p.substr(sp + 1)));
-    fields.push_back(std::move(f));
-  }
-  return fields;
-}
 
 Status Create(const mp::table::Catalog& catalog, const std::string& id,
               const std::vector<std::string>& args) {
   if (args.empty()) return Status::Invalid("create: missing column spec");
   mp::paimon::TableSchema schema;
-  ARROW_ASSIGN_OR_RAISE(schema.fields, ParseColumns(args[0]));
+  ARROW_ASSIGN_OR_RAISE(schema.fields, mp::paimon::ParseColumns(args[0]));
   for (size_t i = 1; i < args.size(); ++i) {
     if (i + 1 >= args.size()) return Status::Invalid("option ", args[i], " needs a value");
     const std::string& k = args[i];

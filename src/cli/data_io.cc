@@ -17,6 +17,8 @@
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/writer.h>
 
+#include "millpond/paimon/types.h"
+
 namespace millpond::cli {
 namespace {
 
@@ -88,28 +90,8 @@ std::string Base64(std::string_view in) {
   return out;
 }
 
-// Civil date from days since the epoch (Howard Hinnant's algorithm).
-void CivilFromDays(int64_t z, int* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t yy = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int>(yy + (*m <= 2));
-}
 
-std::string DateText(int64_t days) {
-  int y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02u", y, m, d);
-  return buf;
-}
+std::string DateText(int64_t days) { return paimon::FormatDate(days); }
 
 std::string TimestampText(int64_t value, arrow::TimeUnit::type unit, bool utc) {
   int64_t per_sec = unit == arrow::TimeUnit::SECOND  ? 1

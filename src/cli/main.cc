@@ -33,53 +33,6 @@ struct Globals {
   std::string warehouse;
 };
 
-// "a INT, b DECIMAL(10, 2) NOT NULL, c MAP<STRING, INT>" -> fields (split at top-level commas).
-Result<std::vector<mp::paimon::DataField>> ParseSchemaSpec(const std::string& spec) {
-  std::vector<std::string> parts;
-  std::string cur;
-  int depth = 0;
-  for (char c : spec) {
-    if (c == '<' || c == '(') ++depth;
-    if (c == '>' || c == ')') --depth;
-    if (c == ',' && depth == 0) {
-      parts.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) parts.push_back(cur);
-  std::vector<mp::paimon::DataField> fields;
-  for (auto& p : parts) {
-    size_t b = p.find_first_not_of(" \t\n");
-    if (b == std::string::npos) continue;
-    p = p.substr(b);
-    std::string name;
-    size_t i = 0;
-    if (p[0] == '`' || p[0] == '"') {
-      size_t e = p.find(p[0], 1);
-      if (e == std::string::npos) return Status::Invalid("--schema: unterminated quoted name in '", p, "'");
-      name = p.substr(1, e - 1);
-      i = e + 1;
-    } else {
-      while (i < p.size() && !std::isspace(static_cast<unsigned char>(p[i]))) ++i;
-      name = p.substr(0, i);
-    }
-    std::string type_text = p.substr(i);
-    if (type_text.find_first_not_of(" \t\n") == std::string::npos) {
-      return Status::Invalid("--schema: column '", name, "' has no type");
-    }
-    auto type = mp::paimon::ParseDataType(type_text);
-    if (!type.ok()) return Status::Invalid("--schema: column '", name, "': ", type.status().message());
-    mp::paimon::DataField f;
-    f.name = name;
-    f.type = *type;
-    fields.push_back(std::move(f));
-  }
-  if (fields.empty()) return Status::Invalid("--schema: no columns given");
-  return fields;
-}
-
 Result<std::pair<std::string, std::string>> SplitKeyValue(const std::string& kv, const char* what) {
   auto eq = kv.find('=');
   if (eq == std::string::npos || eq == 0) {
@@ -180,7 +133,7 @@ struct CreateArgs {
 Status CmdCreate(const Globals& g, const CreateArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(g, true));
   mp::paimon::TableSchema schema;
-  ARROW_ASSIGN_OR_RAISE(schema.fields, ParseSchemaSpec(a.schema));
+  ARROW_ASSIGN_OR_RAISE(schema.fields, mp::paimon::ParseColumns(a.schema));
   schema.partition_keys = mp::paimon::SplitNames(a.partition);
   schema.primary_keys = mp::paimon::SplitNames(a.primary_key);
   for (const auto& kv : a.options) {
@@ -402,7 +355,7 @@ Status CmdAlter(const Globals& g, const AlterArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto table, catalog->GetTable(a.table));
   std::vector<SchemaChange> changes;
   for (const auto& spec : a.add) {
-    ARROW_ASSIGN_OR_RAISE(auto fields, ParseSchemaSpec(spec));
+    ARROW_ASSIGN_OR_RAISE(auto fields, mp::paimon::ParseColumns(spec));
     for (auto& f : fields) changes.push_back({SchemaChange::Kind::kAddColumn, f.name, "", f.type, ""});
   }
   for (const auto& r : a.rename) {
@@ -411,7 +364,7 @@ Status CmdAlter(const Globals& g, const AlterArgs& a) {
   }
   for (const auto& d : a.drop) changes.push_back({SchemaChange::Kind::kDropColumn, d, "", nullptr, ""});
   for (const auto& spec : a.type) {
-    ARROW_ASSIGN_OR_RAISE(auto fields, ParseSchemaSpec(spec));
+    ARROW_ASSIGN_OR_RAISE(auto fields, mp::paimon::ParseColumns(spec));
     for (auto& f : fields) {
       changes.push_back({SchemaChange::Kind::kUpdateColumnType, f.name, "", f.type, ""});
     }

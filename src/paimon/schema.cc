@@ -36,6 +36,52 @@ Status AssignFieldIds(TableSchema* schema) {
   return Status::OK();
 }
 
+Result<std::vector<DataField>> ParseColumns(const std::string& spec) {
+  std::vector<std::string> parts;
+  std::string cur;
+  int depth = 0;
+  for (char c : spec) {
+    if (c == '<' || c == '(') ++depth;
+    if (c == '>' || c == ')') --depth;
+    if (c == ',' && depth == 0) {
+      parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  std::vector<DataField> fields;
+  for (auto& p : parts) {
+    size_t b = p.find_first_not_of(" \t\n");
+    if (b == std::string::npos) continue;
+    p = p.substr(b);
+    std::string name;
+    size_t i = 0;
+    if (p[0] == '`' || p[0] == '"') {
+      size_t e = p.find(p[0], 1);
+      if (e == std::string::npos) return Status::Invalid("--schema: unterminated quoted name in '", p, "'");
+      name = p.substr(1, e - 1);
+      i = e + 1;
+    } else {
+      while (i < p.size() && !std::isspace(static_cast<unsigned char>(p[i]))) ++i;
+      name = p.substr(0, i);
+    }
+    std::string type_text = p.substr(i);
+    if (type_text.find_first_not_of(" \t\n") == std::string::npos) {
+      return Status::Invalid("--schema: column '", name, "' has no type");
+    }
+    auto type = ParseDataType(type_text);
+    if (!type.ok()) return Status::Invalid("--schema: column '", name, "': ", type.status().message());
+    DataField f;
+    f.name = name;
+    f.type = *type;
+    fields.push_back(std::move(f));
+  }
+  if (fields.empty()) return Status::Invalid("--schema: no columns given");
+  return fields;
+}
+
 std::vector<std::string> SplitNames(const std::string& text) {
   std::vector<std::string> out;
   std::string cur;

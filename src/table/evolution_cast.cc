@@ -37,18 +37,6 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return q;
 }
 
-// Civil date from days since the epoch.
-void CivilFromDays(int64_t z, int* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int>(static_cast<int64_t>(yoe) + era * 400 + (*m <= 2));
-}
 
 // DateTimeUtils.formatTimestamp: the fraction keeps at least `precision` digits and drops
 // further trailing zeros.
@@ -56,11 +44,11 @@ std::string FormatTimestamp(int64_t value, int64_t per_sec, int precision) {
   int64_t secs = FloorDiv(value, per_sec);
   int64_t nanos = (value - secs * per_sec) * (1000000000 / per_sec);
   int64_t days = FloorDiv(secs, 86400), sod = secs - days * 86400;
-  int y;
+  int64_t y;
   unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
+  paimon::CivilFromDays(days, &y, &m, &d);
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02u %02d:%02d:%02d", y, m, d,
+  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02u %02d:%02d:%02d", static_cast<long long>(y), m, d,
                 static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
                 static_cast<int>(sod % 60));
   std::string out = buf;

@@ -314,10 +314,12 @@ Result<bool> StreamScan::PollOnce(const StreamSink& sink) {
   }
   ARROW_ASSIGN_OR_RAISE(bool exists, fs_->Exists(snapshots.SnapshotPath(next_snapshot_)));
   if (!exists) {
-    ARROW_ASSIGN_OR_RAISE(auto latest, snapshots.LatestSnapshotId());
-    if (latest && *latest >= next_snapshot_) {
+    // Expired only if older snapshots are gone past it; a snapshot that appears between the two
+    // checks (a commit in flight) is simply read on the next poll.
+    ARROW_ASSIGN_OR_RAISE(auto earliest, snapshots.EarliestSnapshotId());
+    if (earliest && *earliest > next_snapshot_) {
       return Status::Invalid("snapshot ", next_snapshot_, " of table ", table_path_,
-                             " was expired before it was read (latest is ", *latest,
+                             " was expired before it was read (earliest is ", *earliest,
                              "); use --consumer-id so expiration keeps what a stream needs");
     }
     return false;

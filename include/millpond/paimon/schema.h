@@ -44,6 +44,10 @@ struct TableSchema {
 /// top-level fields 0..n-1, then nested ROW fields depth-first; sets highest_field_id.
 Status AssignFieldIds(TableSchema* schema);
 
+/// Columns from "a INT, b DECIMAL(10, 2) NOT NULL, `c d` MAP<STRING, INT>" (split at top-level
+/// commas; names may be quoted with ` or "). Ids are left 0 (see AssignFieldIds).
+Result<std::vector<DataField>> ParseColumns(const std::string& spec);
+
 /// Splits "a, b,c" into {"a","b","c"}.
 std::vector<std::string> SplitNames(const std::string& text);
 

@@ -102,4 +102,9 @@ Result<DataTypePtr> FromArrowType(const arrow::DataType& type, bool nullable = t
 /// VARCHAR(n) -> VARCHAR(m>=n), DECIMAL(p,s) -> DECIMAL(p2>=p,s), ...), as schema evolution allows.
 bool CanWiden(const DataType& from, const DataType& to);
 
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar, and as
+/// "yyyy-MM-dd" (Paimon's DATE text).
+void CivilFromDays(int64_t days, int64_t* year, unsigned* month, unsigned* day);
+std::string FormatDate(int64_t days);
+
 }  // namespace millpond::paimon
