@@ -356,15 +356,12 @@ Status ReadInput(const std::string& path, const std::string& format,
 
 namespace {
 
-class CsvOutput : public OutputWriter {
+// CSV and Arrow IPC both come as an arrow::ipc::RecordBatchWriter over the sink.
+class BatchWriterOutput : public OutputWriter {
  public:
-  Status Init(std::shared_ptr<arrow::io::OutputStream> sink,
-              const std::shared_ptr<arrow::Schema>& schema) {
-    sink_ = sink;
-    auto opts = arrow::csv::WriteOptions::Defaults();
-    ARROW_ASSIGN_OR_RAISE(writer_, arrow::csv::MakeCSVWriter(sink_, schema, opts));
-    return Status::OK();
-  }
+  BatchWriterOutput(std::shared_ptr<arrow::io::OutputStream> sink,
+                    std::shared_ptr<arrow::ipc::RecordBatchWriter> writer)
+      : sink_(std::move(sink)), writer_(std::move(writer)) {}
   Status Write(const std::shared_ptr<arrow::RecordBatch>& b) override {
     return writer_->WriteRecordBatch(*b);
   }
@@ -430,27 +427,6 @@ class ParquetOutput : public OutputWriter {
   std::unique_ptr<parquet::arrow::FileWriter> writer_;
 };
 
-class ArrowOutput : public OutputWriter {
- public:
-  Status Init(std::shared_ptr<arrow::io::OutputStream> sink,
-              const std::shared_ptr<arrow::Schema>& schema) {
-    sink_ = sink;
-    ARROW_ASSIGN_OR_RAISE(writer_, arrow::ipc::MakeStreamWriter(sink_, schema));
-    return Status::OK();
-  }
-  Status Write(const std::shared_ptr<arrow::RecordBatch>& b) override {
-    return writer_->WriteRecordBatch(*b);
-  }
-  Status Close() override {
-    ARROW_RETURN_NOT_OK(writer_->Close());
-    return sink_->Close();
-  }
-
- private:
-  std::shared_ptr<arrow::io::OutputStream> sink_;
-  std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
-};
-
 }  // namespace
 
 Result<std::unique_ptr<OutputWriter>> OutputWriter::Open(
@@ -464,9 +440,9 @@ Result<std::unique_ptr<OutputWriter>> OutputWriter::Open(
   if (!sink_r.ok()) return Status::IOError("cannot open output ", path, ": ", sink_r.status().message());
   auto sink = *sink_r;
   if (f == "csv") {
-    auto w = std::make_unique<CsvOutput>();
-    ARROW_RETURN_NOT_OK(w->Init(sink, schema));
-    return w;
+    ARROW_ASSIGN_OR_RAISE(auto w, arrow::csv::MakeCSVWriter(sink, schema,
+                                                            arrow::csv::WriteOptions::Defaults()));
+    return std::make_unique<BatchWriterOutput>(sink, std::move(w));
   }
   if (f == "parquet") {
     auto w = std::make_unique<ParquetOutput>();
@@ -474,9 +450,8 @@ Result<std::unique_ptr<OutputWriter>> OutputWriter::Open(
     return w;
   }
   if (f == "arrow") {
-    auto w = std::make_unique<ArrowOutput>();
-    ARROW_RETURN_NOT_OK(w->Init(sink, schema));
-    return w;
+    ARROW_ASSIGN_OR_RAISE(auto w, arrow::ipc::MakeStreamWriter(sink, schema));
+    return std::make_unique<BatchWriterOutput>(sink, std::move(w));
   }
   return std::make_unique<JsonOutput>(sink);
 }
