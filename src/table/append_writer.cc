@@ -18,7 +18,6 @@
 
 #include "millpond/paimon/binary_row.h"
 #include "millpond/paimon/data_file.h"
-#include "millpond/paimon/partition.h"
 #include "millpond/table/manifest_io.h"
 #include "row_router.h"
 #include "stats_collector.h"
@@ -170,9 +169,6 @@ Result<std::unique_ptr<AppendWriter>> AppendWriter::Make(std::shared_ptr<fs::Fil
   }
   ARROW_ASSIGN_OR_RAISE(w->target_file_size_,
                         ParseMemorySize(w->schema_.Option("target-file-size", "256 mb")));
-  w->default_partition_name_ =
-      w->schema_.Option("partition.default-name", paimon::kDefaultPartitionName);
-  w->legacy_partition_name_ = w->schema_.Option("partition.legacy-name", "true") != "false";
   w->compression_ = w->schema_.Option("file.compression", "zstd");
   try {
     w->compression_level_ = std::stoi(w->schema_.Option("file.compression.zstd-level", "1"));
@@ -197,10 +193,7 @@ Result<AppendWriter::BucketWriter*> AppendWriter::WriterFor(
   auto w = std::make_unique<BucketWriter>();
   w->partition = partition;
   w->bucket = bucket;
-  ARROW_ASSIGN_OR_RAISE(std::string ppath,
-                        paimon::PartitionPath(schema_.partition_keys, values, partition_types_,
-                                              default_partition_name_, legacy_partition_name_));
-  w->dir = fs::JoinPath(table_path_, ppath + "bucket-" + std::to_string(bucket));
+  ARROW_ASSIGN_OR_RAISE(w->dir, BucketPath(table_path_, schema_, partition, bucket));
   auto* raw = w.get();
   writers_[key] = std::move(w);
   return raw;

@@ -1,6 +1,8 @@
 // Index manifests, deletion-vector index files and the portable RoaringBitmap format.
 #include "deletion_vector.h"
 
+#include "millpond/table/manifest_io.h"
+
 #include <arrow/adapters/orc/adapter.h>
 #include <arrow/array.h>
 #include <arrow/buffer.h>
@@ -13,7 +15,6 @@
 #include <zlib.h>
 
 #include "millpond/paimon/binary_row.h"
-#include "millpond/paimon/partition.h"
 #include "millpond/table/file_store_commit.h"
 #include "paimon/avro_container.h"
 
@@ -340,31 +341,7 @@ Result<std::vector<uint32_t>> DecodeDeletionVector(std::string_view file, int64_
   return r;
 }
 
-std::string LocalExternalPath(const std::string& external_path) {
-  std::string path = external_path;
-  if (path.rfind("file://", 0) == 0 || path.rfind("FILE://", 0) == 0) {
-    path = path.substr(7);
-  } else if (path.rfind("file:", 0) == 0 || path.rfind("FILE:", 0) == 0) {
-    path = path.substr(5);
-  }
-  // "file:///x" leaves "/x"; "file://host/x" is not local and stays as is after the scheme.
-  return path;
-}
 
-Result<std::string> BucketPath(const std::string& table_path, const paimon::TableSchema& schema,
-                               const std::string& partition, int32_t bucket) {
-  auto partition_types = PartitionTypes(schema);
-  std::vector<std::shared_ptr<arrow::Scalar>> values;
-  if (!partition_types.empty()) {
-    ARROW_ASSIGN_OR_RAISE(values, paimon::DeserializeBinaryRow(partition, partition_types));
-  }
-  ARROW_ASSIGN_OR_RAISE(
-      std::string ppath,
-      paimon::PartitionPath(schema.partition_keys, values, partition_types,
-                            schema.Option("partition.default-name", paimon::kDefaultPartitionName),
-                            schema.Option("partition.legacy-name", "true") != "false"));
-  return fs::JoinPath(table_path, ppath + "bucket-" + std::to_string(bucket));
-}
 
 Result<std::shared_ptr<DeletionVectors>> DeletionVectors::Load(const fs::FileSystem& fs,
                                                                const std::string& table_path,

@@ -18,6 +18,7 @@
 #include "millpond/fs/file_system.h"
 #include "millpond/paimon/manifest.h"
 #include "millpond/paimon/schema.h"
+#include "millpond/table/manifest_io.h"  // BucketPath, LocalExternalPath
 #include "millpond/paimon/snapshot.h"
 
 namespace millpond::table {
@@ -61,13 +62,6 @@ Result<std::vector<uint32_t>> DecodeRoaringBitmap(std::string_view bytes);
 Result<std::vector<uint32_t>> DecodeDeletionVector(std::string_view file, int64_t offset,
                                                    std::string_view what);
 
-/// "<partition path>bucket-N" under `table_path` for a serialized partition row.
-Result<std::string> BucketPath(const std::string& table_path, const paimon::TableSchema& schema,
-                               const std::string& partition, int32_t bucket);
-
-/// A path from a manifest's _EXTERNAL_PATH ("file:/x", "file:///x" or a plain path) as the
-/// local file system names it.
-std::string LocalExternalPath(const std::string& external_path);
 
 /// Encodes sorted, distinct values as a RoaringBitmap in the portable serialization without run
 /// containers (array containers up to 4096 values, bitmap containers above).

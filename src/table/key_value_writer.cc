@@ -19,7 +19,6 @@
 
 #include "millpond/paimon/binary_row.h"
 #include "millpond/paimon/data_file.h"
-#include "millpond/paimon/partition.h"
 #include "deletion_vector.h"  // BucketPath
 #include "millpond/table/append_writer.h"
 #include "millpond/table/compaction.h"
@@ -213,8 +212,6 @@ Result<std::unique_ptr<KeyValueWriter>> KeyValueWriter::Make(std::shared_ptr<fs:
   w->sequence_descending_ = order == "descending";
   ARROW_ASSIGN_OR_RAISE(w->write_buffer_size_,
                         ParseMemorySize(s.Option("write-buffer-size", "256 mb")));
-  w->default_partition_name_ = s.Option("partition.default-name", paimon::kDefaultPartitionName);
-  w->legacy_partition_name_ = s.Option("partition.legacy-name", "true") != "false";
   ARROW_RETURN_NOT_OK(w->ReloadLevels());
   return w;
 }
@@ -286,10 +283,7 @@ Result<KeyValueWriter::BucketBuffer*> KeyValueWriter::BufferFor(
   auto restored = restored_max_sequence_.find(key);
   b->next_sequence = restored == restored_max_sequence_.end() ? 0 : restored->second + 1;
   b->file_prefix = "data-" + NewUuid() + "-";
-  ARROW_ASSIGN_OR_RAISE(std::string ppath,
-                        paimon::PartitionPath(schema_.partition_keys, values, partition_types_,
-                                              default_partition_name_, legacy_partition_name_));
-  b->dir = fs::JoinPath(table_path_, ppath + "bucket-" + std::to_string(bucket));
+  ARROW_ASSIGN_OR_RAISE(b->dir, BucketPath(table_path_, schema_, partition, bucket));
   auto* raw = b.get();
   buffers_[key] = std::move(b);
   return raw;

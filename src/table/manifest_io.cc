@@ -14,14 +14,18 @@
 
 namespace millpond::table {
 
-Result<std::string> DataFilePath(const paimon::TableSchema& schema, const std::string& table_path,
-                                 const paimon::ManifestEntry& e) {
-  if (e.file.external_path) {
-    std::string path = *e.file.external_path;
-    auto pos = path.find("://");
-    if (pos != std::string::npos && path.compare(0, pos, "file") == 0) path = path.substr(pos + 3);
-    return path;
+std::string LocalExternalPath(const std::string& external_path) {
+  std::string path = external_path;
+  if (path.rfind("file://", 0) == 0 || path.rfind("FILE://", 0) == 0) {
+    path = path.substr(7);
+  } else if (path.rfind("file:", 0) == 0 || path.rfind("FILE:", 0) == 0) {
+    path = path.substr(5);
   }
+  return path;
+}
+
+Result<std::string> BucketPath(const std::string& table_path, const paimon::TableSchema& schema,
+                               const std::string& partition, int32_t bucket) {
   std::vector<paimon::DataTypePtr> types;
   for (const auto& k : schema.partition_keys) {
     int i = schema.FieldIndex(k);
@@ -30,15 +34,23 @@ Result<std::string> DataFilePath(const paimon::TableSchema& schema, const std::s
   }
   std::vector<std::shared_ptr<arrow::Scalar>> values;
   if (!types.empty()) {
-    ARROW_ASSIGN_OR_RAISE(values, paimon::DeserializeBinaryRow(e.partition, types));
+    ARROW_ASSIGN_OR_RAISE(values, paimon::DeserializeBinaryRow(partition, types));
   }
   ARROW_ASSIGN_OR_RAISE(
       std::string ppath,
       paimon::PartitionPath(schema.partition_keys, values, types,
                             schema.Option("partition.default-name", paimon::kDefaultPartitionName),
                             schema.Option("partition.legacy-name", "true") != "false"));
-  return fs::JoinPath(table_path, ppath + "bucket-" + std::to_string(e.bucket) + "/" +
-                                      e.file.file_name);
+  return fs::JoinPath(table_path, ppath + "bucket-" + std::to_string(bucket));
+}
+
+Result<std::string> DataFilePath(const paimon::TableSchema& schema, const std::string& table_path,
+                                 const paimon::ManifestEntry& e) {
+  if (e.file.external_path && !e.file.external_path->empty()) {
+    return LocalExternalPath(*e.file.external_path);
+  }
+  ARROW_ASSIGN_OR_RAISE(std::string dir, BucketPath(table_path, schema, e.partition, e.bucket));
+  return fs::JoinPath(dir, e.file.file_name);
 }
 
 std::string NewUuid() {

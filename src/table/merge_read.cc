@@ -575,13 +575,7 @@ Result<KeyValueRows> ReadKeyValueFile(const fs::FileSystem& fs, const std::strin
                            " not loaded");
   }
   const paimon::TableSchema& file_schema = fit->second;
-  std::string path;
-  if (e.file.external_path && !e.file.external_path->empty()) {
-    path = LocalExternalPath(*e.file.external_path);
-  } else {
-    ARROW_ASSIGN_OR_RAISE(std::string dir, BucketPath(table_path, schema, e.partition, e.bucket));
-    path = fs::JoinPath(dir, e.file.file_name);
-  }
+  ARROW_ASSIGN_OR_RAISE(std::string path, DataFilePath(schema, table_path, e));
   std::string format = paimon::FormatFromFileName(e.file.file_name);
   if (format.empty()) format = file_schema.Option("file.format", "parquet");
   std::vector<std::string> columns = {kSequenceNumber, kValueKind};

@@ -13,7 +13,6 @@
 
 #include "millpond/paimon/binary_row.h"
 #include "millpond/paimon/data_file.h"
-#include "millpond/paimon/partition.h"
 #include "millpond/table/file_store_commit.h"
 #include "millpond/table/manifest_io.h"
 #include "millpond/table/schema_manager.h"

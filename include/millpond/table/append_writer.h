@@ -62,8 +62,6 @@ class AppendWriter {
   std::vector<paimon::DataTypePtr> bucket_types_;
   int32_t num_buckets_ = -1;
   int64_t target_file_size_ = 256ll << 20;
-  std::string default_partition_name_;
-  bool legacy_partition_name_ = true;
   std::string compression_;
   int compression_level_ = 1;
   int64_t next_sequence_ = 0;

@@ -146,8 +146,6 @@ class KeyValueWriter {
   std::vector<paimon::DataTypePtr> bucket_types_;
   int32_t num_buckets_ = 0;
   int64_t write_buffer_size_ = 256ll << 20;
-  std::string default_partition_name_;
-  bool legacy_partition_name_ = true;
   int64_t rows_seen_ = 0;
   int64_t buffered_bytes_ = 0;
   int64_t flush_count_ = 0;

@@ -16,6 +16,15 @@
 
 namespace millpond::table {
 
+/// "<table>/<partition path>bucket-N" for a serialized partition row, with the table's partition
+/// naming options (`partition.default-name`, `partition.legacy-name`).
+Result<std::string> BucketPath(const std::string& table_path, const paimon::TableSchema& schema,
+                               const std::string& partition, int32_t bucket);
+
+/// A path from a manifest's _EXTERNAL_PATH ("file:/x", "file:///x" or a plain path) as the local
+/// file system names it.
+std::string LocalExternalPath(const std::string& external_path);
+
 /// Where a data file of `entry` lives: its external path if it has one, else
 /// <table>/<partition path>bucket-N/<file name>, with the table's partition naming options.
 Result<std::string> DataFilePath(const paimon::TableSchema& schema, const std::string& table_path,
