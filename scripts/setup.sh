@@ -12,6 +12,9 @@ PAIMON_JAVA_VERSION=1.4.2
 APT_PACKAGES=(build-essential cmake ninja-build pkg-config python3-venv python3-dev
   libavro-dev libzstd-dev zlib1g-dev liblz4-dev libssl-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+  libmagic-dev libavformat-dev libavcodec-dev libavutil-dev libexif-dev ffmpeg
+  libmosquitto-dev mosquitto mosquitto-clients libprotobuf-dev protobuf-compiler
+  libmodbus-dev prometheus-cpp-dev
   openjdk-17-jdk-headless maven)
 
 need_apt=()
@@ -35,6 +38,15 @@ if [ ! -f .venv/.millpond-ok ] || ! grep -qx "$PYARROW_VERSION" .venv/.millpond-
   .venv/bin/pip install -q "pyarrow==$PYARROW_VERSION" pytest numpy pandas
   .venv/bin/python -c "import pyarrow; pyarrow.create_library_symlinks()"
   echo "$PYARROW_VERSION" > .venv/.millpond-ok
+fi
+
+# .venv extras for the blob and ingest tests and benchmarks: Lance (random-read baseline), the
+# OPC UA connector and test server (asyncua), a Modbus TCP test server (pymodbus), MQTT publishers.
+PY_EXTRAS="pylance asyncua pymodbus paho-mqtt pyyaml protobuf"
+if [ ! -f .venv/.millpond-extras ] || ! grep -qxF "$PY_EXTRAS" .venv/.millpond-extras; then
+  echo "setup: installing into .venv: $PY_EXTRAS"
+  .venv/bin/pip install -q $PY_EXTRAS
+  echo "$PY_EXTRAS" > .venv/.millpond-extras
 fi
 
 # .venv-paimon: pypaimon pins its own pyarrow, so it lives apart.

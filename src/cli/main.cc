@@ -14,6 +14,7 @@
 #include <arrow/record_batch.h>
 #include <arrow/table.h>
 
+#include "command.h"
 #include "data_io.h"
 #include "compact_cmd.h"
 #include "follow_cmd.h"
@@ -571,6 +572,9 @@ int main(int argc, char** argv) {
   orphans->add_option("TABLE", orphan_table, "DB.TABLE")->required();
   orphans->add_option("--older-than", orphan_age, "Only files last modified before now minus this (e.g. 1d, 6h)");
 
+  std::vector<mp::cli::Command> module_commands;
+  for (auto registrar : mp::cli::CommandRegistrars()) registrar(app, g.warehouse, &module_commands);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -611,6 +615,13 @@ int main(int argc, char** argv) {
     st = CmdExpire(g, expire_table);
   } else if (*orphans) {
     st = CmdOrphans(g, orphan_table, orphan_age);
+  } else {
+    for (auto& c : module_commands) {
+      if (c.app->parsed()) {
+        st = c.run();
+        break;
+      }
+    }
   }
   std::cout.flush();
   if (!st.ok()) {
