@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -266,6 +267,7 @@ Result<Args> Parse(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  setenv("ARROW_DEFAULT_MEMORY_POOL", "jemalloc", /*overwrite=*/0);  // as the millpond CLI does
   auto run = [&]() -> Status {
     ARROW_RETURN_NOT_OK(arrow::compute::Initialize());
     ARROW_ASSIGN_OR_RAISE(Args a, Parse(argc, argv));

@@ -108,12 +108,13 @@ Status Write(const mp::table::Catalog& catalog, const std::string& id,
     }
   }
   if (!compact) {
-    auto entries = writer->PrepareCommit();
+    mp::table::CommitOptions options;  // with the input changelog, if the table produces one
+    auto entries = writer->PrepareCommit(&options.changelog);
     if (!entries.ok()) {
       writer->Abort();
       return entries.status();
     }
-    ARROW_ASSIGN_OR_RAISE(int64_t snapshot, table->Commit(*entries));
+    ARROW_ASSIGN_OR_RAISE(int64_t snapshot, table->Commit(*entries, options));
     std::cout << snapshot << std::endl;
     return Status::OK();
   }

@@ -39,3 +39,18 @@ rm -rf "$OUT/peers"
 if [ "${BENCH_PK:-1}" != 0 ]; then
   bash bench/pk_run.sh "$MP"
 fi
+
+# Modbus ingest (issue 5): bench/modbus_run.sh. BENCH_MODBUS=0 skips it.
+if [ "${BENCH_MODBUS:-1}" != 0 ]; then
+  bash bench/modbus_run.sh "$MP"
+fi
+
+# Blob store (issue 4, point 9): bench/blob_run.sh. BENCH_BLOB=0 skips it.
+if [ "${BENCH_BLOB:-1}" != 0 ]; then
+  bash bench/blob_run.sh "$MP"
+fi
+
+# MQTT ingest (issue 5, point 8): bench/mqtt_run.sh. BENCH_MQTT=0 skips it.
+if [ "${BENCH_MQTT:-1}" != 0 ]; then
+  bash bench/mqtt_run.sh "$MP"
+fi

@@ -80,3 +80,37 @@ def snapshot_ids(warehouse, table):
         if parts and parts[0].isdigit():
             ids.append(int(parts[0]))
     return ids
+
+
+# --- long-running commands (ingest, follow) ---------------------------------------------------
+
+def start(warehouse, *args):
+    """Starts `millpond -w WAREHOUSE ARGS...` in the background (stdout/stderr piped)."""
+    return subprocess.Popen([BIN, "-w", str(warehouse), *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finish(proc, timeout=120):
+    """Waits for a started command, which must succeed; returns its stdout."""
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, "command failed (%d): %s" % (proc.returncode, err.decode())
+    return out.decode()
+
+
+def table_rows(warehouse, table, out_dir):
+    """Every row of `table` as dicts, or [] while it does not exist yet."""
+    if run(warehouse, "schema", table).rc != 0:
+        return []
+    return scan_table(warehouse, table, out_dir=Path(out_dir) / "scan").to_pylist()
+
+
+def wait_for(what, fn, timeout=60):
+    """Polls fn() until it returns something truthy (a guard against hangs, not a timing check)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.3)
+    raise AssertionError("gave up waiting for " + what)

@@ -313,15 +313,6 @@ GOLDEN_APPEND = [
 
 # Features millpond does not support yet. Each of these fails today; strict, so a fix shows up.
 UNSUPPORTED = {
-    "append_table_alter_table_with_cast_with_data_evolution":
-        "data-evolution (row-tracking, files holding a subset of columns merged by row id) is not supported",
-    "blob_append_table_alter_table_with_cast_with_data_evolution": "BLOB columns and data-evolution are not supported",
-    "blob_data_evolution_with_dense_stats": "BLOB columns (.blob data files) are not supported",
-    "data_evolution_with_dense_stats":
-        "data-evolution: files with partial columns must be merged by _ROW_ID; millpond refuses the table with a clear error",
-    "data_evolution_with_index":
-        "data-evolution: files with partial columns must be merged by _ROW_ID; millpond refuses the table with a clear error",
-    "table_with_blob": "BLOB columns (.blob data files) are not supported",
 }
 
 
@@ -426,6 +417,12 @@ def test_millpond_time_travel_on_golden(path, tmp_path):
         try:
             expected = harness.java_read(warehouse, table, snapshot=snap)
         except harness.ToolError as e:
+            if "Required column is missing" in str(e):
+                # Data evolution: at this snapshot a NOT NULL column (a BLOB written later) has no
+                # file for some rows. Java refuses the read; so does millpond, naming the column.
+                assert "is NOT NULL but no file holds it" in fails(
+                    warehouse, "scan", table, "--snapshot", snap, "--format", "csv")
+                continue
             # Paimon Java 1.4.2 refuses time travel on a scan.fallback-branch table once the
             # branches' schemas differ ("does not have the same row type"); at the latest snapshot
             # the plain read is the reference.

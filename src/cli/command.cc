@@ -16,4 +16,13 @@ bool AddCommands(Registrar registrar) {
 
 const std::vector<Registrar>& CommandRegistrars() { return Registry(); }
 
+CLI::App* IngestCommand(CLI::App& app) {
+  auto found = app.get_subcommands([](CLI::App* s) { return s->get_name() == "ingest"; });
+  if (!found.empty()) return found.front();
+  auto* ingest = app.add_subcommand(
+      "ingest", "Ingest machine data and files into tables (mqtt, modbus, opcua, files).");
+  ingest->require_subcommand(1);
+  return ingest;
+}
+
 }  // namespace millpond::cli

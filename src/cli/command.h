@@ -28,4 +28,8 @@ bool AddCommands(Registrar registrar);
 /// Every registrar added so far (main.cc calls each once).
 const std::vector<Registrar>& CommandRegistrars();
 
+/// The `ingest` parent command that every connector's subcommand hangs under, created by whichever
+/// registrar asks first (registration order between files is not fixed).
+CLI::App* IngestCommand(CLI::App& app);
+
 }  // namespace millpond::cli

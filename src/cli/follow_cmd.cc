@@ -10,6 +10,7 @@
 #include <arrow/record_batch.h>
 
 #include "data_io.h"
+#include "stop_signals.h"
 #include "millpond/paimon/schema.h"
 #include "millpond/table/catalog.h"
 #include "millpond/table/maintenance.h"
@@ -19,33 +20,6 @@ namespace millpond::cli {
 
 namespace {
 
-// Set from the signal handler: a lock-free atomic is async-signal-safe.
-std::atomic<bool> g_stop{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-extern "C" void OnStopSignal(int) { g_stop.store(true); }
-
-// Installs the stop handlers for its lifetime and restores the previous ones after.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = OnStopSignal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;  // no SA_RESTART: a blocking sleep or write returns early
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
- private:
-  struct sigaction old_int_ {};
-  struct sigaction old_term_ {};
-};
 
 }  // namespace
 
@@ -87,7 +61,7 @@ Status RunFollow(const std::string& warehouse, const FollowArgs& args) {
   Status st;
   {
     StopSignals signals;
-    st = stream->Run(sink, &g_stop);
+    st = stream->Run(sink, &StopSignals::flag());
   }
   Status closed = out->Close();
   if (to_stdout) {

@@ -73,6 +73,15 @@ Result<std::unique_ptr<ParquetDataFileWriter>> ParquetDataFileWriter::Open(
   props.compression(codec);
   if (codec == arrow::Compression::ZSTD) props.compression_level(options.compression_level);
   props.max_row_group_length(options.row_group_rows);
+  for (const auto& name : options.distinct_columns) {
+    int i = w->impl_->schema->GetFieldIndex(name);
+    if (i < 0) continue;
+    const auto& type = w->impl_->schema->field(i)->type();
+    props.disable_dictionary(name);
+    if (type->id() == arrow::Type::INT32 || type->id() == arrow::Type::INT64) {
+      props.encoding(name, parquet::Encoding::DELTA_BINARY_PACKED);
+    }
+  }
   props.enable_store_decimal_as_integer();
   props.created_by("millpond 0.1.0");
   parquet::ArrowWriterProperties::Builder aprops;
@@ -202,9 +211,40 @@ std::string FormatFromFileName(const std::string& name) {
 
 namespace {
 
-Result<std::shared_ptr<arrow::Table>> ReadParquet(std::shared_ptr<arrow::io::RandomAccessFile> in,
-                                                  const std::vector<std::string>& columns,
-                                                  bool int96_as_nanos) {
+// The ranges of row group `rg`'s top-level primitive columns, by name.
+ColumnRangeLookup RowGroupRanges(const parquet::FileMetaData& md, const arrow::Schema& schema,
+                                 const parquet::arrow::SchemaManifest& manifest, int rg) {
+  return [&md, &schema, &manifest, rg](const std::string& column) -> std::optional<ColumnRange> {
+    int i = schema.GetFieldIndex(column);
+    if (i < 0) return std::nullopt;
+    const auto& sf = manifest.schema_fields[i];
+    if (!sf.children.empty() || sf.column_index < 0) return std::nullopt;
+    auto group = md.RowGroup(rg);
+    auto chunk = group->ColumnChunk(sf.column_index);
+    auto stats = chunk->statistics();
+    if (!stats) return std::nullopt;
+    ColumnRange r;
+    r.row_count = group->num_rows();
+    if (stats->HasNullCount()) r.null_count = stats->null_count();
+    if (stats->HasMinMax()) {
+      std::shared_ptr<arrow::Scalar> a, b;
+      if (!parquet::arrow::StatisticsAsScalars(*stats, &a, &b).ok()) return std::nullopt;
+      const auto& type = schema.field(i)->type();
+      auto ca = a->CastTo(type);
+      auto cb = b->CastTo(type);
+      if (!ca.ok() || !cb.ok()) return std::nullopt;
+      r.min = *ca;
+      r.max = *cb;
+    } else if (!r.null_count || *r.null_count != chunk->num_values()) {
+      return std::nullopt;  // min/max unknown, and not a chunk of only nulls
+    }
+    return r;
+  };
+}
+
+Result<FilteredRead> ReadParquet(std::shared_ptr<arrow::io::RandomAccessFile> in,
+                                 const std::vector<std::string>& columns, bool int96_as_nanos,
+                                 const RowGroupFilter& keep) {
   parquet::ArrowReaderProperties props;
   props.set_coerce_int96_timestamp_unit(int96_as_nanos ? arrow::TimeUnit::NANO
                                                        : arrow::TimeUnit::MICRO);
@@ -218,8 +258,23 @@ Result<std::shared_ptr<arrow::Table>> ReadParquet(std::shared_ptr<arrow::io::Ran
   builder.properties(props);
   std::unique_ptr<parquet::arrow::FileReader> reader;
   ARROW_ASSIGN_OR_RAISE(reader, builder.Build());
-  std::vector<int> row_groups(reader->num_row_groups());
-  for (int i = 0; i < reader->num_row_groups(); ++i) row_groups[i] = i;
+  FilteredRead out;
+  const auto& md = *reader->parquet_reader()->metadata();
+  out.file_rows = md.num_rows();
+  std::shared_ptr<arrow::Schema> file_schema;
+  ARROW_RETURN_NOT_OK(reader->GetSchema(&file_schema));
+  std::vector<int> row_groups;
+  int64_t first = 0;
+  for (int i = 0; i < reader->num_row_groups(); ++i) {
+    const int64_t n = md.RowGroup(i)->num_rows();
+    if (!keep || keep(RowGroupRanges(md, *file_schema, reader->manifest(), i))) {
+      row_groups.push_back(i);
+      out.kept_ranges.emplace_back(first, n);
+    } else {
+      out.pruned = true;
+    }
+    first += n;
+  }
   std::vector<int> leaves;
   if (columns.empty()) {
     for (int i = 0; i < reader->parquet_reader()->metadata()->num_columns(); ++i) leaves.push_back(i);
@@ -241,7 +296,8 @@ Result<std::shared_ptr<arrow::Table>> ReadParquet(std::shared_ptr<arrow::io::Ran
     }
   }
   ARROW_ASSIGN_OR_RAISE(auto batches, reader->GetRecordBatchReader(row_groups, leaves));
-  return batches->ToTable();
+  ARROW_ASSIGN_OR_RAISE(out.table, batches->ToTable());
+  return out;
 }
 
 Result<std::shared_ptr<arrow::Table>> ReadOrc(std::shared_ptr<arrow::io::RandomAccessFile> in,
@@ -264,15 +320,27 @@ Result<std::shared_ptr<arrow::Table>> ReadDataFile(const fs::FileSystem& fs,
                                                    const std::string& format,
                                                    const std::vector<std::string>& columns,
                                                    bool int96_as_nanos) {
+  ARROW_ASSIGN_OR_RAISE(auto read,
+                        ReadDataFileFiltered(fs, path, format, columns, int96_as_nanos, {}));
+  return read.table;
+}
+
+Result<FilteredRead> ReadDataFileFiltered(const fs::FileSystem& fs, const std::string& path,
+                                          const std::string& format,
+                                          const std::vector<std::string>& columns,
+                                          bool int96_as_nanos, const RowGroupFilter& keep) {
   auto wrap = [&](const Status& st) {
     return Status::IOError("data file ", path, ": ", st.message());
   };
   auto in_r = fs.OpenInput(path);
   if (!in_r.ok()) return wrap(in_r.status());
-  Result<std::shared_ptr<arrow::Table>> out;
   if (format == "parquet") {
-    out = ReadParquet(*in_r, columns, int96_as_nanos);
-  } else if (format == "orc") {
+    auto read = ReadParquet(*in_r, columns, int96_as_nanos, keep);
+    if (!read.ok()) return wrap(read.status());
+    return read;
+  }
+  Result<std::shared_ptr<arrow::Table>> out;
+  if (format == "orc") {
     out = ReadOrc(*in_r, columns);
   } else if (format == "avro") {
     auto size = (*in_r)->GetSize();
@@ -294,7 +362,11 @@ Result<std::shared_ptr<arrow::Table>> ReadDataFile(const fs::FileSystem& fs,
     return Status::NotImplemented("data file ", path, ": unknown file format '", format, "'");
   }
   if (!out.ok()) return wrap(out.status());
-  return out;
+  FilteredRead read;
+  read.table = *out;
+  read.file_rows = read.table->num_rows();
+  read.kept_ranges.emplace_back(0, read.file_rows);
+  return read;
 }
 
 }  // namespace millpond::paimon

@@ -19,6 +19,7 @@
 #include "millpond/paimon/binary_row.h"
 #include "millpond/paimon/data_file.h"
 #include "millpond/table/manifest_io.h"
+#include "blob_columns.h"
 #include "row_router.h"
 #include "stats_collector.h"
 
@@ -125,6 +126,7 @@ struct AppendWriter::BucketWriter {
   std::unique_ptr<StatsCollector> stats;
   std::string file_name;
   int64_t first_sequence = 0;
+  std::unique_ptr<BlobFileSetWriter> blobs;  // `.blob` files beside the open data file
 };
 
 AppendWriter::~AppendWriter() = default;
@@ -169,6 +171,24 @@ Result<std::unique_ptr<AppendWriter>> AppendWriter::Make(std::shared_ptr<fs::Fil
   }
   ARROW_ASSIGN_OR_RAISE(w->target_file_size_,
                         ParseMemorySize(w->schema_.Option("target-file-size", "256 mb")));
+  ARROW_ASSIGN_OR_RAISE(w->blob_target_file_size_,
+                        ParseMemorySize(w->schema_.Option(paimon::kBlobTargetFileSizeOption,
+                                                          std::to_string(w->target_file_size_))));
+  w->data_evolution_ = IsDataEvolution(w->schema_);
+  const auto descriptor_names = DescriptorBlobFields(w->schema_);
+  for (size_t i = 0; i < w->schema_.fields.size(); ++i) {
+    const auto& f = w->schema_.fields[i];
+    if (f.type->root == paimon::TypeRoot::kBlob && !w->data_evolution_) {
+      return Status::Invalid("BLOB column ", f.name, " needs data-evolution.enabled=true");
+    }
+    if (IsBlobFileField(w->schema_, static_cast<int>(i))) {
+      w->blob_file_fields_.push_back(static_cast<int>(i));
+      continue;
+    }
+    if (descriptor_names.count(f.name)) w->descriptor_fields_.push_back(static_cast<int>(i));
+    w->file_fields_.push_back(f);
+    w->file_columns_.push_back(static_cast<int>(i));
+  }
   w->compression_ = w->schema_.Option("file.compression", "zstd");
   try {
     w->compression_level_ = std::stoi(w->schema_.Option("file.compression.zstd-level", "1"));
@@ -200,7 +220,12 @@ Result<AppendWriter::BucketWriter*> AppendWriter::WriterFor(
 }
 
 Status AppendWriter::WriteToBucket(BucketWriter* w,
-                                   const std::shared_ptr<arrow::RecordBatch>& batch) {
+                                   const std::shared_ptr<arrow::RecordBatch>& all_columns) {
+  // BLOB columns kept in `.blob` files are not part of the data file.
+  std::shared_ptr<arrow::RecordBatch> batch = all_columns;
+  if (!blob_file_fields_.empty()) {
+    ARROW_ASSIGN_OR_RAISE(batch, all_columns->SelectColumns(file_columns_));
+  }
   // Rows are written in slices sized to what still fits the open file, so files roll close to
   // target-file-size however large the incoming batches are.
   const int64_t bytes = std::max<int64_t>(1, arrow::util::TotalBufferSize(*batch));
@@ -208,16 +233,21 @@ Status AppendWriter::WriteToBucket(BucketWriter* w,
   int64_t offset = 0;
   while (offset < batch->num_rows()) {
     if (!w->file) {
-      w->file_name = "data-" + NewUuid() + "-0.parquet";
+      std::string base = "data-" + NewUuid() + "-";
+      w->file_name = base + "0.parquet";
       std::string path = fs::JoinPath(w->dir, w->file_name);
+      if (!blob_file_fields_.empty()) {
+        w->blobs = std::make_unique<BlobFileSetWriter>(fs_.get(), w->dir, base, &schema_,
+                                                       blob_file_fields_, blob_target_file_size_);
+      }
       paimon::ParquetWriteOptions opts;
       opts.compression = compression_;
       opts.compression_level = compression_level_;
       opts.row_group_bytes = std::clamp<int64_t>(target_file_size_ / 2, 1, 64ll << 20);
       ARROW_ASSIGN_OR_RAISE(w->file,
-                            paimon::ParquetDataFileWriter::Open(*fs_, path, schema_.fields, opts));
+                            paimon::ParquetDataFileWriter::Open(*fs_, path, file_fields_, opts));
       written_paths_.push_back(path);
-      w->stats = std::make_unique<StatsCollector>(schema_.fields);
+      w->stats = std::make_unique<StatsCollector>(file_fields_);
       w->first_sequence = next_sequence_;
     }
     int64_t room = target_file_size_ - w->file->EstimatedSize();
@@ -226,6 +256,9 @@ Status AppendWriter::WriteToBucket(BucketWriter* w,
     auto part = len == batch->num_rows() ? batch : batch->Slice(offset, len);
     ARROW_RETURN_NOT_OK(w->file->Write(*part));
     ARROW_RETURN_NOT_OK(w->stats->Update(*part));
+    if (w->blobs) {
+      ARROW_RETURN_NOT_OK(w->blobs->Write(*all_columns->Slice(offset, len)));
+    }
     next_sequence_ += len;
     offset += len;
     if (w->file->EstimatedSize() >= target_file_size_ || offset < batch->num_rows()) {
@@ -267,7 +300,39 @@ Status AppendWriter::RollFile(BucketWriter* w) {
   f.creation_time_millis = millis + static_cast<int64_t>(tm.tm_gmtoff) * 1000;
   f.delete_row_count = 0;
   f.file_source = static_cast<int32_t>(paimon::FileSource::kAppend);
+  if (data_evolution_) {
+    // Data-evolution files name the columns they hold; the statistics cover those columns.
+    std::vector<std::string> names;
+    for (const auto& field : file_fields_) names.push_back(field.name);
+    f.write_cols = names;
+    if (file_fields_.size() != schema_.fields.size()) f.value_stats_cols = names;
+  }
+  // The data file's `.blob` files follow it: commit numbers their rows from its first row id.
+  std::vector<paimon::ManifestEntry> blob_entries;
+  if (w->blobs) {
+    ARROW_ASSIGN_OR_RAISE(auto metas, w->blobs->Finish());
+    for (auto& meta : metas) {
+      paimon::ManifestEntry be = e;
+      be.file = std::move(meta);
+      auto& bf = be.file;
+      bf.min_key = f.min_key;
+      bf.max_key = f.max_key;
+      bf.key_stats = f.key_stats;
+      bf.value_stats = paimon::SimpleStats::Empty();
+      bf.value_stats_cols = std::vector<std::string>{};
+      bf.min_sequence_number = f.min_sequence_number;
+      bf.max_sequence_number = f.max_sequence_number;
+      bf.schema_id = f.schema_id;
+      bf.creation_time_millis = f.creation_time_millis;
+      bf.delete_row_count = 0;
+      bf.file_source = f.file_source;
+      written_paths_.push_back(fs::JoinPath(w->dir, bf.file_name));
+      blob_entries.push_back(std::move(be));
+    }
+    w->blobs.reset();
+  }
   finished_.push_back(std::move(e));
+  for (auto& be : blob_entries) finished_.push_back(std::move(be));
   w->file.reset();
   w->stats.reset();
   return Status::OK();
@@ -276,6 +341,10 @@ Status AppendWriter::RollFile(BucketWriter* w) {
 Status AppendWriter::Write(const std::shared_ptr<arrow::RecordBatch>& input) {
   if (input->num_rows() == 0) return Status::OK();
   ARROW_ASSIGN_OR_RAISE(auto batch, ConformToSchema(input, schema_, rows_seen_ + 1));
+  for (int i : descriptor_fields_) {
+    ARROW_RETURN_NOT_OK(
+        CheckDescriptorColumn(*batch, i, schema_.fields[i].name, rows_seen_ + 1));
+  }
   rows_seen_ += batch->num_rows();
   ARROW_ASSIGN_OR_RAISE(auto parts, RouteRows(batch, partition_columns_, bucket_columns_,
                                               bucket_types_, num_buckets_));
@@ -298,6 +367,10 @@ Result<std::vector<paimon::ManifestEntry>> AppendWriter::PrepareCommit() {
 void AppendWriter::Abort() {
   for (auto& [key, w] : writers_) {
     if (w->file) (void)w->file->Finish();
+    if (w->blobs) {
+      for (const auto& p : w->blobs->paths()) written_paths_.push_back(p);
+      w->blobs.reset();
+    }
   }
   writers_.clear();
   for (const auto& p : written_paths_) (void)fs_->DeleteFile(p);

@@ -5,7 +5,9 @@
 #include <chrono>
 
 #include "millpond/paimon/types.h"
+#include "millpond/table/changelog.h"
 #include "millpond/table/merge_read.h"
+#include "blob_columns.h"
 
 namespace millpond::table {
 namespace {
@@ -235,6 +237,7 @@ Result<std::unique_ptr<Table>> Catalog::CreateTable(const std::string& identifie
   for (const auto& k : schema.primary_keys) {
     if (schema.FieldIndex(k) < 0) return Status::Invalid("primary key '", k, "' is not a column");
   }
+  ARROW_RETURN_NOT_OK(PrepareBlobTableSchema(&schema));  // BLOB columns need data evolution
   if (!schema.primary_keys.empty()) {
     ARROW_ASSIGN_OR_RAISE(schema, PrepareKeyValueTableSchema(std::move(schema)));
     ARROW_RETURN_NOT_OK(ValidateMergeOptions(schema));
@@ -245,6 +248,7 @@ Result<std::unique_ptr<Table>> Catalog::CreateTable(const std::string& identifie
     if (!pk_created) return Status::AlreadyExists("table ", identifier, " already exists");
     return std::make_unique<Table>(fs_, path, identifier);
   }
+  ARROW_RETURN_NOT_OK(ValidateChangelogOptions(schema));
   int32_t buckets = schema.NumBuckets();
   if (!schema.options.count("bucket")) schema.options["bucket"] = "-1";
   if (buckets == 0 || buckets < -1) return Status::Invalid("bucket must be -1 or positive");

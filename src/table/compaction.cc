@@ -6,6 +6,7 @@
 #include <set>
 
 #include <arrow/array.h>
+#include <arrow/compute/api_vector.h>
 #include <arrow/builder.h>
 #include <arrow/record_batch.h>
 #include <arrow/table.h>
@@ -13,6 +14,7 @@
 #include "deletion_vector.h"
 #include "millpond/paimon/binary_row.h"
 #include "millpond/table/catalog.h"
+#include "millpond/table/changelog.h"
 #include "millpond/table/key_value_writer.h"
 #include "millpond/table/manifest_io.h"
 #include "millpond/table/merge_read.h"
@@ -197,12 +199,6 @@ Status CheckCompactable(const paimon::TableSchema& schema) {
     return Status::NotImplemented("compaction of append tables is not supported");
   }
   if (UsesDeletionVectors(schema)) {
-    if (schema.Option("merge-engine", "deduplicate") != "deduplicate" ||
-        !schema.Option("sequence.field", "").empty()) {
-      return Status::NotImplemented(
-          "compaction with deletion-vectors.enabled supports merge-engine=deduplicate without "
-          "sequence.field only");
-    }
     if (schema.Option("index-file-in-data-file-dir", "false") == "true") {
       return Status::NotImplemented("index-file-in-data-file-dir=true is not supported");
     }
@@ -213,7 +209,8 @@ Status CheckCompactable(const paimon::TableSchema& schema) {
 Result<std::vector<paimon::ManifestEntry>> RewriteCompactUnit(
     const fs::FileSystem& fs, const std::string& table_path, const paimon::TableSchema& schema,
     const std::map<int64_t, paimon::TableSchema>& schemas, const CompactUnit& unit,
-    bool drop_delete, std::vector<std::string>* written, const DeletionVectors* dvs) {
+    bool drop_delete, std::vector<std::string>* written, const DeletionVectors* dvs,
+    ChangelogOutput* changelog, std::vector<KeyValueRows> lookup_runs) {
   std::vector<paimon::ManifestEntry> out;
   if (unit.files.empty()) return out;
   std::vector<KeyValueRows> runs;
@@ -223,33 +220,28 @@ Result<std::vector<paimon::ManifestEntry>> RewriteCompactUnit(
     ARROW_ASSIGN_OR_RAISE(auto rows, ReadKeyValueRows(fs, table_path, schema, schemas, e, deleted));
     runs.push_back(std::move(rows));
   }
-  ARROW_ASSIGN_OR_RAISE(auto merged, MergeKeyValuesForCompaction(schema, runs, drop_delete));
+  bool with_changelog = false;
+  if (changelog) {
+    ARROW_ASSIGN_OR_RAISE(with_changelog, ProducesChangelog(schema, unit));
+  }
+  KeyValueRows merged;
+  if (with_changelog) {
+    ARROW_ASSIGN_OR_RAISE(merged, MergeWithChangelog(fs, table_path, schema, schemas, unit,
+                                                     std::move(runs), drop_delete, changelog,
+                                                     written));
+  } else {
+    // Older records of the unit's keys from outside it (deletion-vector compaction): merged in,
+    // so the output holds each key's whole state and the old records can be marked deleted.
+    for (auto& r : lookup_runs) runs.push_back(std::move(r));
+    ARROW_ASSIGN_OR_RAISE(merged, MergeKeyValuesForCompaction(schema, runs, drop_delete));
+  }
   for (const auto& e : unit.files) {
     auto d = e;
     d.kind = paimon::FileKind::kDelete;
     out.push_back(std::move(d));
   }
-  const int64_t n = merged.values->num_rows();
-  if (n == 0) return out;
-  ARROW_ASSIGN_OR_RAISE(auto values, merged.values->CombineChunks());
-  arrow::ArrayVector columns;
-  arrow::FieldVector fields;
-  for (int c = 0; c < values->num_columns(); ++c) {
-    columns.push_back(values->column(c)->chunk(0));
-    fields.push_back(values->schema()->field(c));
-  }
-  arrow::Int8Builder kinds;
-  arrow::Int64Builder seqs;
-  ARROW_RETURN_NOT_OK(kinds.Reserve(n));
-  for (auto k : merged.kinds) kinds.UnsafeAppend(static_cast<int8_t>(k));
-  ARROW_RETURN_NOT_OK(seqs.AppendValues(merged.sequence_numbers));
-  ARROW_ASSIGN_OR_RAISE(auto kind_arr, kinds.Finish());
-  ARROW_ASSIGN_OR_RAISE(auto seq_arr, seqs.Finish());
-  columns.push_back(kind_arr);
-  fields.push_back(arrow::field(kValueKindField, arrow::int8(), false));
-  columns.push_back(seq_arr);
-  fields.push_back(arrow::field(kSequenceNumberField, arrow::int64(), false));
-  auto batch = arrow::RecordBatch::Make(arrow::schema(fields), n, std::move(columns));
+  if (merged.values->num_rows() == 0) return out;
+  ARROW_ASSIGN_OR_RAISE(auto batch, KeyValueRunBatch(merged));
 
   ARROW_ASSIGN_OR_RAISE(auto format, KeyValueFileFormat::Make(schema));
   const auto& first = unit.files.front();
@@ -291,6 +283,7 @@ struct DvBucketCompaction {
   int32_t bucket = 0;
   std::vector<std::string> planned_index_files;  // the bucket's DV index files planned on
   std::optional<IndexManifestEntry> new_index;
+  std::vector<paimon::ManifestEntry> changelog;  // changelog-producer lookup
 };
 
 Result<std::string> KeyOf(const std::vector<std::shared_ptr<arrow::Array>>& key_columns,
@@ -347,8 +340,6 @@ Result<std::optional<DvBucketCompaction>> CompactDvBucket(
   out.partition = group.front().partition;
   out.bucket = group.front().bucket;
   out.planned_index_files = DvIndexFiles(live_index, out.partition, out.bucket);
-  ARROW_ASSIGN_OR_RAISE(out.entries, RewriteCompactUnit(fs, table_path, schema, schemas, *unit,
-                                                        /*drop_delete=*/true, written, &dvs));
   ARROW_ASSIGN_OR_RAISE(auto format, KeyValueFileFormat::Make(schema));
   std::set<std::string> in_unit, touched;
   for (const auto& e : unit->files) {
@@ -359,23 +350,56 @@ Result<std::optional<DvBucketCompaction>> CompactDvBucket(
     ARROW_ASSIGN_OR_RAISE(auto keys, KeysOf(rows, format));
     touched.insert(keys.begin(), keys.end());
   }
+  // Every row of a file outside the unit whose key the unit touches is marked deleted; its live
+  // version is merged into the output (LookupMergeTreeCompactRewriter: partial-update,
+  // aggregation, first-row and sequence.field need the old state; deduplicate's newest wins).
+  ChangelogOutput changelog;
+  changelog.bucket_files = &group;
+  changelog.dvs = &dvs;
+  ARROW_ASSIGN_OR_RAISE(bool with_changelog, ProducesChangelog(schema, *unit));
+  std::vector<KeyValueRows> lookup_runs;
   std::vector<std::pair<std::string, std::vector<uint32_t>>> vectors;
   for (const auto& e : group) {
     if (in_unit.count(e.file.file_name)) continue;
     std::set<uint32_t> positions;
-    if (const auto* old = dvs.Find(e.partition, e.bucket, e.file.file_name)) {
-      positions.insert(old->begin(), old->end());
-    }
+    const std::vector<uint32_t>* old = dvs.Find(e.partition, e.bucket, e.file.file_name);
+    if (old) positions.insert(old->begin(), old->end());
     ARROW_ASSIGN_OR_RAISE(auto rows, ReadKeyValueRows(fs, table_path, schema, schemas, e, nullptr));
     ARROW_ASSIGN_OR_RAISE(auto keys, KeysOf(rows, format));
+    arrow::BooleanBuilder live_touched;
+    ARROW_RETURN_NOT_OK(live_touched.Reserve(static_cast<int64_t>(keys.size())));
+    std::vector<int64_t> seqs;
+    std::vector<RowKind> kinds;
     for (size_t r = 0; r < keys.size(); ++r) {
-      if (touched.count(keys[r])) positions.insert(static_cast<uint32_t>(r));
+      const bool hit = touched.count(keys[r]) > 0;
+      const bool was_live = positions.count(static_cast<uint32_t>(r)) == 0;
+      live_touched.UnsafeAppend(hit && was_live);
+      if (hit && was_live) {
+        seqs.push_back(rows.sequence_numbers[r]);
+        kinds.push_back(rows.kinds[r]);
+      }
+      if (hit) positions.insert(static_cast<uint32_t>(r));
+    }
+    if (!with_changelog && !seqs.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto mask, live_touched.Finish());
+      ARROW_ASSIGN_OR_RAISE(auto picked, arrow::compute::Filter(rows.values, mask));
+      KeyValueRows lookup;
+      lookup.values = picked.table();
+      lookup.sequence_numbers = std::move(seqs);
+      lookup.kinds = std::move(kinds);
+      lookup.level = e.file.level;
+      lookup_runs.push_back(std::move(lookup));
     }
     if (!positions.empty()) {
       vectors.emplace_back(e.file.file_name,
                            std::vector<uint32_t>(positions.begin(), positions.end()));
     }
   }
+  ARROW_ASSIGN_OR_RAISE(out.entries,
+                        RewriteCompactUnit(fs, table_path, schema, schemas, *unit,
+                                           /*drop_delete=*/true, written, &dvs, &changelog,
+                                           std::move(lookup_runs)));
+  out.changelog = std::move(changelog.files);
   if (!vectors.empty()) {
     IndexManifestEntry index;
     index.kind = 0;
@@ -466,6 +490,8 @@ Result<CompactSummary> CompactTable(const Table& table, bool full, int max_attem
           (e.kind == paimon::FileKind::kAdd ? summary.files_after : summary.files_before)++;
         }
         entries.insert(entries.end(), (*done)->entries.begin(), (*done)->entries.end());
+        commit.changelog.insert(commit.changelog.end(), (*done)->changelog.begin(),
+                                (*done)->changelog.end());
         dv_buckets.push_back(std::move(**done));
       }
       std::string table_path = table.path();
@@ -479,10 +505,15 @@ Result<CompactSummary> CompactTable(const Table& table, bool full, int max_attem
     for (const auto& group : GroupByBucket(live)) {
       if (UsesDeletionVectors(schema)) break;
       auto runs = LevelSortedRuns(group);
-      auto unit = full ? PickFull(options, runs) : PickUniversal(options, runs);
+      // Tables that need lookup compact every level-0 file up (ForceUpLevel0Compaction).
+      auto unit = full                ? PickFull(options, runs)
+                  : NeedsLookup(schema) ? PickForDeletionVectors(options, runs)
+                                        : PickUniversal(options, runs);
       if (!unit) continue;
+      ChangelogOutput changelog;
+      changelog.bucket_files = &group;
       auto rewritten = RewriteCompactUnit(fs, table.path(), schema, schemas, *unit,
-                                          DropsDelete(*unit, runs), &written);
+                                          DropsDelete(*unit, runs), &written, nullptr, &changelog);
       if (!rewritten.ok()) {
         ARROW_RETURN_NOT_OK(DeletePaths(fs, written));
         return rewritten.status();
@@ -492,6 +523,8 @@ Result<CompactSummary> CompactTable(const Table& table, bool full, int max_attem
         (e.kind == paimon::FileKind::kAdd ? summary.files_after : summary.files_before)++;
       }
       entries.insert(entries.end(), rewritten->begin(), rewritten->end());
+      commit.changelog.insert(commit.changelog.end(), changelog.files.begin(),
+                              changelog.files.end());
     }
     if (entries.empty()) return summary;
     auto id = table.Commit(entries, commit);
@@ -510,37 +543,42 @@ Result<CompactSummary> CompactTable(const Table& table, bool full, int max_attem
 Result<WriteCommitResult> CommitKeyValueWrite(const Table& table, KeyValueWriter& writer,
                                               bool full_compaction) {
   WriteCommitResult result;
-  auto entries = writer.PrepareCommit();
+  CommitOptions append;
+  auto entries = writer.PrepareCommit(&append.changelog);
   if (!entries.ok()) {
     writer.Abort();
     return entries.status();
   }
-  auto appended = table.Commit(*entries);
+  auto appended = table.Commit(*entries, append);
   if (!appended.ok()) {
     writer.Abort();
     return appended.status();
   }
   result.append_snapshot = *appended;
   ARROW_ASSIGN_OR_RAISE(auto schema, table.LatestSchema());
+  ARROW_ASSIGN_OR_RAISE(auto producer, ChangelogProducerOf(schema));
+  // Paimon's batch writes of full-compaction tables compact fully at each commit.
+  full_compaction = full_compaction || producer == ChangelogProducer::kFullCompaction;
   if (UsesDeletionVectors(schema)) {
     // Level-0 files stay invisible to readers until compacted: compact right away.
     ARROW_ASSIGN_OR_RAISE(auto summary, CompactTable(table, full_compaction));
     if (summary.buckets > 0) result.compact_snapshot = summary.snapshot_id;
     return result;
   }
-  auto compact = writer.PrepareCompaction(full_compaction);
+  CommitOptions options;
+  options.commit_kind = "COMPACT";
+  auto compact = writer.PrepareCompaction(full_compaction, &options.changelog);
   if (!compact.ok()) {
     writer.Abort();
     return compact.status();
   }
-  if (compact->empty()) return result;
-  CommitOptions options;
-  options.commit_kind = "COMPACT";
+  if (compact->empty() && options.changelog.empty()) return result;
   auto compacted = table.Commit(*compact, options);
   if (compacted.ok()) {
     result.compact_snapshot = *compacted;
     return result;
   }
+  DeleteChangelogFiles(*table.file_system(), table.path(), schema, options.changelog);
   ARROW_RETURN_NOT_OK(writer.AbortCompaction(*compact));
   // A conflicting compaction loses nothing: the appended data is committed and the inputs stay.
   if (compacted.status().IsCancelled()) return result;

@@ -15,6 +15,7 @@
 #include "millpond/table/manifest_io.h"
 #include "millpond/table/merge_read.h"
 #include "deletion_vector.h"
+#include "table_test_util.h"
 
 namespace millpond::table {
 namespace {
@@ -83,19 +84,9 @@ TEST(UniversalPick, FullPicksEverythingUnlessAlreadyOneMaxLevelRun) {
   EXPECT_FALSE(PickFull(o, {}));
 }
 
-class CompactionTest : public ::testing::Test {
+class CompactionTest : public WarehouseTest {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(arrow::compute::Initialize().ok());
-    dir_ = std::filesystem::temp_directory_path() /
-           ("millpond_compaction_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto c = Catalog::Open(dir_.string(), /*create_if_missing=*/true);
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    catalog_ = std::move(*c);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  CompactionTest() : WarehouseTest("millpond_compaction_test_") {}
 
   std::unique_ptr<Table> Create(std::map<std::string, std::string> options) {
     paimon::TableSchema s;
@@ -174,9 +165,6 @@ class CompactionTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : WriteCommitResult{};
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<Catalog> catalog_;
 };
 
 TEST_F(CompactionTest, AutomaticCompactionKeepsRowsAndBoundsSortedRuns) {
@@ -388,7 +376,7 @@ TEST_F(CompactionTest, DeletionVectorTableCompactsEveryWriteAndMarksOlderRows) {
                    {"num-sorted-run.compaction-trigger", "3"}});
   std::map<int64_t, int32_t> expected;
   int rounds_with_vectors = 0;
-  for (int round = 0; round < 6; ++round) {
+  for (int round = 0; round < 12; ++round) {
     std::vector<int64_t> ids = {round, round + 1, round + 2};
     auto r = Write(*t, ids, round, {round + 10});
     ASSERT_TRUE(r.compact_snapshot) << "round " << round;

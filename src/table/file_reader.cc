@@ -102,9 +102,14 @@ Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadMappedFile(
     fields.push_back(target_field->WithNullable(true));
   }
   auto mapped = arrow::Table::Make(arrow::schema(fields), columns, rows);
+  return FilteredBatches(*mapped, /*chunk_rows=*/1 << 20, predicate);
+}
+
+Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> FilteredBatches(
+    const arrow::Table& table, int64_t chunk_rows, const BoundPredicate* predicate) {
   std::vector<std::shared_ptr<arrow::RecordBatch>> out;
-  arrow::TableBatchReader reader(*mapped);
-  reader.set_chunksize(1 << 20);
+  arrow::TableBatchReader reader(table);
+  reader.set_chunksize(chunk_rows);
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;
     ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));

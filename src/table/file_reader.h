@@ -25,4 +25,9 @@ Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadMappedFile(
     const paimon::TableSchema& file_schema, const std::vector<int>& read_fields,
     const BoundPredicate* predicate, const paimon::ManifestEntry& e);
 
+/// `table` cut into batches of at most `chunk_rows` rows, each filtered by `predicate` if given;
+/// batches left empty are dropped.
+Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> FilteredBatches(
+    const arrow::Table& table, int64_t chunk_rows, const BoundPredicate* predicate);
+
 }  // namespace millpond::table

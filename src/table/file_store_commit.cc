@@ -1,7 +1,9 @@
 // FileStoreCommit: snapshot commits with retry on conflict.
 #include "millpond/table/file_store_commit.h"
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 
 namespace millpond::table {
@@ -28,6 +30,51 @@ int64_t NowMillis() {
       .count();
 }
 
+// Row tracking (RowTrackingCommitUtils.assignRowTracking): new APPEND files without a first row
+// id get one, numbered from `*next_row_id`; a `.blob` file takes the rows of the data file before
+// it (per BLOB column, continuing where that column's previous blob file ended); a file whose
+// min sequence number is 0 gets the snapshot id as its sequence numbers.
+Result<std::vector<paimon::ManifestEntry>> AssignRowTracking(
+    const std::vector<paimon::ManifestEntry>& entries, int64_t snapshot_id, int64_t* next_row_id) {
+  std::vector<paimon::ManifestEntry> out = entries;
+  int64_t start = *next_row_id;
+  int64_t blob_start_default = start;
+  std::map<std::string, int64_t> blob_starts;
+  for (auto& e : out) {
+    auto& f = e.file;
+    if (e.kind != paimon::FileKind::kAdd) continue;
+    if (f.min_sequence_number == 0) {
+      f.min_sequence_number = snapshot_id;
+      f.max_sequence_number = snapshot_id;
+    }
+    const bool append =
+        f.file_source.value_or(0) == static_cast<int32_t>(paimon::FileSource::kAppend);
+    const bool has_row_id = f.write_cols && std::find(f.write_cols->begin(), f.write_cols->end(),
+                                                      "_ROW_ID") != f.write_cols->end();
+    if (!append || f.first_row_id || has_row_id) continue;
+    const std::string& n = f.file_name;
+    if (n.size() > 5 && n.compare(n.size() - 5, 5, ".blob") == 0) {
+      if (!f.write_cols || f.write_cols->size() != 1) {
+        return Status::Invalid("blob file ", n, " must name exactly one column in _WRITE_COLS");
+      }
+      auto it = blob_starts.find(f.write_cols->front());
+      int64_t blob_start = it == blob_starts.end() ? blob_start_default : it->second;
+      if (blob_start >= start) {
+        return Status::Invalid("blob file ", n, " has no data file before it to take rows from");
+      }
+      f.first_row_id = blob_start;
+      blob_starts[f.write_cols->front()] = blob_start + f.row_count;
+    } else {
+      f.first_row_id = start;
+      blob_start_default = start;
+      blob_starts.clear();
+      start += f.row_count;
+    }
+  }
+  *next_row_id = start;
+  return out;
+}
+
 // Manifests are merged into one once a snapshot's list grows past this many files
 // (Paimon's manifest.merge-min-count).
 constexpr size_t kMergeMinCount = 30;
@@ -51,11 +98,25 @@ Result<int64_t> FileStoreCommit::Commit(const std::vector<paimon::ManifestEntry>
     return Status::NotImplemented("table ", table_path_, " uses manifest.format=", manifest_format,
                                   "; millpond writes Avro manifests only");
   }
-  if (entries.empty()) {
+  if (entries.empty() && options.changelog.empty()) {
     ARROW_ASSIGN_OR_RAISE(auto latest, snapshots_.LatestSnapshotId());
     return latest.value_or(0);
   }
-  ARROW_ASSIGN_OR_RAISE(auto delta_meta, manifests_.WriteManifest(entries, schema_.id));
+  // Row-tracking tables number new files' rows from the snapshot the commit lands on, so their
+  // delta manifest is written per attempt.
+  const bool row_tracking = schema_.Option("row-tracking.enabled", "false") == "true";
+  std::vector<paimon::ManifestFileMeta> delta_metas;
+  if (!entries.empty() && !row_tracking) {
+    ARROW_ASSIGN_OR_RAISE(auto delta_meta, manifests_.WriteManifest(entries, schema_.id));
+    delta_metas.push_back(std::move(delta_meta));
+  }
+  // The changelog manifest is written once; its list on each attempt (as the delta's).
+  std::optional<paimon::ManifestFileMeta> changelog_meta;
+  int64_t changelog_rows = 0;
+  if (!options.changelog.empty()) {
+    ARROW_ASSIGN_OR_RAISE(changelog_meta, manifests_.WriteManifest(options.changelog, schema_.id));
+    for (const auto& e : options.changelog) changelog_rows += e.file.row_count;
+  }
   int64_t delta_rows = 0;
   std::set<std::string> deleted;
   for (const auto& e : entries) {
@@ -129,9 +190,24 @@ Result<int64_t> FileStoreCommit::Commit(const std::vector<paimon::ManifestEntry>
       }
     }
     ARROW_ASSIGN_OR_RAISE(auto base_list, manifests_.WriteManifestList(base));
-    ARROW_ASSIGN_OR_RAISE(auto delta_list, manifests_.WriteManifestList({delta_meta}));
+    std::optional<int64_t> next_row_id =
+        latest_snapshot ? latest_snapshot->next_row_id : std::optional<int64_t>();
+    if (row_tracking && !entries.empty()) {
+      int64_t start = next_row_id.value_or(0);
+      ARROW_ASSIGN_OR_RAISE(auto assigned, AssignRowTracking(entries, next_id, &start));
+      ARROW_ASSIGN_OR_RAISE(auto meta, manifests_.WriteManifest(assigned, schema_.id));
+      written.push_back(manifests_.ManifestPath(meta.file_name));
+      delta_metas = {std::move(meta)};
+      next_row_id = start;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto delta_list, manifests_.WriteManifestList(delta_metas));
     written.push_back(manifests_.ManifestPath(base_list.first));
     written.push_back(manifests_.ManifestPath(delta_list.first));
+    std::optional<std::pair<std::string, int64_t>> changelog_list;
+    if (changelog_meta) {
+      ARROW_ASSIGN_OR_RAISE(changelog_list, manifests_.WriteManifestList({*changelog_meta}));
+      written.push_back(manifests_.ManifestPath(changelog_list->first));
+    }
 
     paimon::Snapshot s;
     s.id = next_id;
@@ -146,7 +222,13 @@ Result<int64_t> FileStoreCommit::Commit(const std::vector<paimon::ManifestEntry>
     s.time_millis = NowMillis();
     s.total_record_count = total_rows + delta_rows;
     s.delta_record_count = delta_rows;
-    s.changelog_record_count = 0;
+    s.next_row_id = next_row_id;
+    if (changelog_list) {
+      // FileStoreCommitImpl: changelogManifestList and changelogRecordCount only with changelog.
+      s.changelog_manifest_list = changelog_list->first;
+      s.changelog_manifest_list_size = changelog_list->second;
+      s.changelog_record_count = changelog_rows;
+    }
     if (!options.properties.empty()) s.properties = options.properties;
     if (options.index_manifest) {
       auto index = options.index_manifest(latest_snapshot ? &*latest_snapshot : nullptr);

@@ -20,7 +20,9 @@
 #include "millpond/paimon/binary_row.h"
 #include "millpond/paimon/data_file.h"
 #include "deletion_vector.h"  // BucketPath
+#include "key_sort.h"
 #include "millpond/table/append_writer.h"
+#include "millpond/table/changelog.h"
 #include "millpond/table/compaction.h"
 #include "millpond/table/file_store_commit.h"
 #include "millpond/table/manifest_io.h"
@@ -32,6 +34,10 @@
 namespace millpond::table {
 
 namespace {
+
+// Rows per Parquet row group in key-value data files (bench/pk_run.sh: 1M-row groups gave 35 ms
+// point lookups, 32K rows 5 ms, for ~7% less scan throughput per CPU second).
+constexpr int64_t kKeyValueRowGroupRows = 32 * 1024;
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -163,11 +169,8 @@ Result<std::unique_ptr<KeyValueWriter>> KeyValueWriter::Make(std::shared_ptr<fs:
   if (engine == "deduplicate") {
     w->merge_engine_ = MergeEngine::kDeduplicate;
   } else if (engine == "first-row") {
-    // Paimon's readers of first-row tables skip level-0 files (they read what lookup compaction
-    // produced), so level-0 runs alone would be invisible. Verified with Java 1.4 and pypaimon.
-    return Status::NotImplemented(
-        "writing merge-engine=first-row tables needs compaction (Paimon readers skip their "
-        "level-0 files), which millpond does not do yet");
+    // Readers skip level-0 files of first-row tables; every commit compacts them up (lookup).
+    w->merge_engine_ = MergeEngine::kFirstRow;
   } else if (engine == "partial-update") {
     w->merge_engine_ = MergeEngine::kPartialUpdate;
   } else if (engine == "aggregation") {
@@ -212,6 +215,7 @@ Result<std::unique_ptr<KeyValueWriter>> KeyValueWriter::Make(std::shared_ptr<fs:
   w->sequence_descending_ = order == "descending";
   ARROW_ASSIGN_OR_RAISE(w->write_buffer_size_,
                         ParseMemorySize(s.Option("write-buffer-size", "256 mb")));
+  ARROW_ASSIGN_OR_RAISE(w->changelog_producer_, ChangelogProducerOf(s));
   ARROW_RETURN_NOT_OK(w->ReloadLevels());
   return w;
 }
@@ -385,21 +389,17 @@ Status KeyValueWriter::Flush(BucketBuffer* b) {
   const int value_columns = static_cast<int>(schema_.fields.size());
   const int seq_column = value_columns + 1;
 
-  // Sort by (key, sequence.field, sequence number): Paimon's key comparator orders fields
-  // ascending with nulls first, strings by their UTF-8 bytes.
-  std::vector<arrow::compute::SortKey> sort_keys;
-  const auto asc = arrow::compute::SortOrder::Ascending;
-  const auto nulls_first = arrow::compute::NullPlacement::AtStart;
-  for (int c : key_columns_) sort_keys.emplace_back(arrow::FieldRef(c), asc, nulls_first);
-  for (int c : sequence_columns_) {
-    sort_keys.emplace_back(arrow::FieldRef(c),
-                           sequence_descending_ ? arrow::compute::SortOrder::Descending : asc,
-                           nulls_first);
-  }
-  sort_keys.emplace_back(arrow::FieldRef(seq_column), asc, nulls_first);
-  arrow::compute::SortOptions sort_options(sort_keys);
-  ARROW_ASSIGN_OR_RAISE(auto indices, arrow::compute::SortIndices(arrow::Datum(all), sort_options));
+  // Sort by (key, sequence.field, sequence number), as Paimon's key comparator orders.
+  ARROW_ASSIGN_OR_RAISE(auto indices, SortKeyValueIndices(*all, key_columns_, sequence_columns_,
+                                                          sequence_descending_, seq_column));
   const auto& idx = static_cast<const arrow::UInt64Array&>(*indices);
+  if (changelog_producer_ == ChangelogProducer::kInput) {
+    // The input rows, every one with its row kind, as level-0 changelog files.
+    KeyValueRunTarget log{b->partition, b->bucket, b->dir,
+                          kChangelogFilePrefix + b->file_prefix.substr(5), &b->file_counter};
+    ARROW_RETURN_NOT_OK(
+        WriteInputChangelog(*fs_, format_, log, all, indices, &changelog_, &written_paths_));
+  }
 
   // Equal keys share a group id.
   std::vector<arrow::TypeHolder> types;
@@ -544,6 +544,15 @@ Status WriteKeyValueRun(const fs::FileSystem& fs, const KeyValueFileFormat& form
     opts.compression = format.compression;
     opts.compression_level = format.compression_level;
     opts.row_group_bytes = std::clamp<int64_t>(target_size / 2, 1, 64ll << 20);
+    // Sorted runs in small row groups: a point lookup by key decodes one row group (key
+    // statistics prune the rest), as Paimon Java's page index does; scans lose little.
+    opts.row_group_rows = kKeyValueRowGroupRows;
+    // Sequence numbers, and a single-column key, hold distinct values in a sorted run.
+    opts.distinct_columns = {kSequenceNumberField};
+    if (nk == 1) {
+      opts.distinct_columns.push_back(file_fields[0].name);
+      opts.distinct_columns.push_back(schema.fields[format.key_columns[0]].name);
+    }
     ARROW_ASSIGN_OR_RAISE(auto file,
                           paimon::ParquetDataFileWriter::Open(fs, path, file_fields, opts));
     written->push_back(path);
@@ -630,9 +639,12 @@ Status KeyValueWriter::WriteRun(BucketBuffer* b, const std::shared_ptr<arrow::Re
   return Status::OK();
 }
 
-Result<std::vector<paimon::ManifestEntry>> KeyValueWriter::PrepareCommit() {
+Result<std::vector<paimon::ManifestEntry>> KeyValueWriter::PrepareCommit(
+    std::vector<paimon::ManifestEntry>* changelog) {
   for (auto& [key, b] : buffers_) ARROW_RETURN_NOT_OK(Flush(b.get()));
   written_paths_.clear();
+  if (changelog) changelog->insert(changelog->end(), changelog_.begin(), changelog_.end());
+  changelog_.clear();
   std::vector<paimon::ManifestEntry> out = std::move(finished_);
   finished_.clear();
   return out;
@@ -679,7 +691,10 @@ Result<bool> KeyValueWriter::CompactBucket(const std::string& key, bool full, bo
   auto& files = levels_[key];
   auto runs = LevelSortedRuns(files);
   if (stalled && static_cast<int64_t>(runs.size()) <= options.stop_trigger) return false;
-  auto unit = full ? PickFull(options, runs) : PickUniversal(options, runs);
+  // Tables that need lookup compact every level-0 file up (ForceUpLevel0Compaction).
+  auto unit = full                 ? PickFull(options, runs)
+              : NeedsLookup(schema_) ? PickForDeletionVectors(options, runs)
+                                     : PickUniversal(options, runs);
   if (!unit) return false;
   ARROW_RETURN_NOT_OK(CheckCompactable(schema_));
   if (schemas_.empty()) {
@@ -691,12 +706,16 @@ Result<bool> KeyValueWriter::CompactBucket(const std::string& key, bool full, bo
     schemas_[schema_.id] = schema_;
   }
   std::vector<std::string> written;
+  ChangelogOutput changelog;
+  changelog.bucket_files = &files;
   auto rewritten = RewriteCompactUnit(*fs_, table_path_, schema_, schemas_, *unit,
-                                      DropsDelete(*unit, runs), &written);
+                                      DropsDelete(*unit, runs), &written, nullptr, &changelog);
   if (!rewritten.ok()) {
     for (const auto& p : written) (void)fs_->DeleteFile(p);
     return rewritten.status();
   }
+  compact_changelog_.insert(compact_changelog_.end(), changelog.files.begin(),
+                            changelog.files.end());
   for (const auto& e : *rewritten) {
     auto same_file = [&](const paimon::ManifestEntry& x) {
       return x.partition == e.partition && x.bucket == e.bucket &&
@@ -724,10 +743,15 @@ Result<bool> KeyValueWriter::CompactBucket(const std::string& key, bool full, bo
   return true;
 }
 
-Result<std::vector<paimon::ManifestEntry>> KeyValueWriter::PrepareCompaction(bool full) {
+Result<std::vector<paimon::ManifestEntry>> KeyValueWriter::PrepareCompaction(
+    bool full, std::vector<paimon::ManifestEntry>* changelog) {
   for (const auto& [key, b] : buffers_) {
     ARROW_RETURN_NOT_OK(CompactBucket(key, full, /*stalled=*/false).status());
   }
+  if (changelog) {
+    changelog->insert(changelog->end(), compact_changelog_.begin(), compact_changelog_.end());
+  }
+  compact_changelog_.clear();
   // DELETEs first, then ADDs, as Paimon's CompactIncrement lists them.
   std::vector<paimon::ManifestEntry> out;
   for (auto& e : compact_entries_) {
@@ -759,6 +783,9 @@ void KeyValueWriter::Abort() {
   for (const auto& p : written_paths_) (void)fs_->DeleteFile(p);
   written_paths_.clear();
   finished_.clear();
+  changelog_.clear();
+  DeleteChangelogFiles(*fs_, table_path_, schema_, compact_changelog_);
+  compact_changelog_.clear();
   std::vector<paimon::ManifestEntry> compact = std::move(compact_entries_);
   compact_entries_.clear();
   (void)AbortCompaction(compact);

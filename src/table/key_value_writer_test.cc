@@ -10,23 +10,14 @@
 #include "millpond/paimon/data_file.h"
 #include "millpond/table/catalog.h"
 #include "millpond/table/key_value_writer.h"
+#include "table_test_util.h"
 
 namespace millpond::table {
 namespace {
 
-class KeyValueWriterTest : public ::testing::Test {
+class KeyValueWriterTest : public WarehouseTest {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(arrow::compute::Initialize().ok());
-    dir_ = std::filesystem::temp_directory_path() /
-           ("millpond_kv_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto c = Catalog::Open(dir_.string(), /*create_if_missing=*/true);
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    catalog_ = std::move(*c);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  KeyValueWriterTest() : WarehouseTest("millpond_kv_test_") {}
 
   std::unique_ptr<Table> Create(std::map<std::string, std::string> options,
                                 std::vector<std::string> partition = {}) {
@@ -100,9 +91,6 @@ class KeyValueWriterTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : nullptr;
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<Catalog> catalog_;
 };
 
 TEST_F(KeyValueWriterTest, FileLayoutAndMetaFollowPaimon) {
@@ -261,10 +249,8 @@ TEST_F(KeyValueWriterTest, RejectsBadTables) {
   s.options["merge-engine"] = "first-row";
   auto first_row = PrepareKeyValueTableSchema(s);
   ASSERT_TRUE(first_row.ok());
-  // Paimon readers skip level-0 files of first-row tables: refused until compaction exists.
-  EXPECT_TRUE(KeyValueWriter::Make(catalog_->file_system(), dir_.string() + "/x", *first_row)
-                  .status()
-                  .IsNotImplemented());
+  // First-row tables are written (every commit compacts level 0 up; changelog_test.cc).
+  EXPECT_TRUE(KeyValueWriter::Make(catalog_->file_system(), dir_.string() + "/x", *first_row).ok());
   s.options["merge-engine"] = "deduplicate";
   auto ok = PrepareKeyValueTableSchema(s);
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();

@@ -67,8 +67,17 @@ Status CollectReachable(const fs::FileSystem& fs, const paimon::TableSchema& sch
   ARROW_ASSIGN_OR_RAISE(auto metas, io.DataManifests(s));
   for (const auto& m : metas) out->insert(io.ManifestPath(m.file_name));
   if (s.changelog_manifest_list) {
+    // The snapshot's changelog files live exactly as long as the snapshot (no decoupled
+    // changelog lifecycle, changelog.num-retained.*).
     ARROW_ASSIGN_OR_RAISE(auto changelog, io.ReadManifestList(*s.changelog_manifest_list));
-    for (const auto& m : changelog) out->insert(io.ManifestPath(m.file_name));
+    for (const auto& m : changelog) {
+      out->insert(io.ManifestPath(m.file_name));
+      ARROW_ASSIGN_OR_RAISE(auto entries, io.ReadManifest(m.file_name));
+      for (const auto& e : entries) {
+        ARROW_ASSIGN_OR_RAISE(std::string path, DataFilePath(schema, table_path, e));
+        out->insert(path);
+      }
+    }
   }
   ARROW_ASSIGN_OR_RAISE(auto live, io.LiveEntries(s));
   for (const auto& e : live) {

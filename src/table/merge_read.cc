@@ -1,5 +1,5 @@
-// Merge-on-read of primary-key buckets: file reading with schema evolution, the sort-merge by key
-// and sequence, and the merge engines.
+// Merge-on-read of primary-key rows: the sort-merge by key and sequence, and the merge engines.
+// Reading a bucket's files is in bucket_read.cc.
 #include "millpond/table/merge_read.h"
 
 #include <algorithm>
@@ -9,9 +9,7 @@
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 
-#include "deletion_vector.h"
-#include "evolution_cast.h"
-#include "millpond/paimon/data_file.h"
+#include "millpond/table/changelog.h"  // NeedsLookup
 
 namespace millpond::table {
 namespace {
@@ -555,130 +553,41 @@ class Merger {
   std::vector<std::vector<std::shared_ptr<arrow::Scalar>>> scalars_;  // aggregation output
 };
 
-std::shared_ptr<arrow::Schema> OutputSchema(const paimon::TableSchema& schema) {
+// LookupMergeFunction: of a key's records above level 0 only the one at the lowest level counts
+// (it already holds the merged state of everything below it); level-0 records all count.
+void KeepLowestHighLevel(std::vector<int64_t>* group, const std::vector<int32_t>& levels) {
+  int64_t best = -1;
+  for (int64_t r : *group) {
+    if (levels[r] > 0 && (best < 0 || levels[r] < levels[best])) best = r;
+  }
+  if (best < 0) return;
+  group->erase(std::remove_if(group->begin(), group->end(),
+                              [&](int64_t r) { return levels[r] > 0 && r != best; }),
+               group->end());
+}
+
+bool WrapsLookupMerge(const paimon::TableSchema& schema, const MergeOptions& o) {
+  return o.engine != Engine::kFirstRow && NeedsLookup(schema);
+}
+
+}  // namespace
+
+std::shared_ptr<arrow::Schema> KeyValueOutputSchema(const paimon::TableSchema& schema) {
   auto full = paimon::ToArrowSchema(schema.fields);
   arrow::FieldVector fields;
   for (const auto& f : full->fields()) fields.push_back(f->WithNullable(true));
   return arrow::schema(fields);
 }
 
-// --- reading one data file ---------------------------------------------------------------------
-
-Result<KeyValueRows> ReadKeyValueFile(const fs::FileSystem& fs, const std::string& table_path,
-                                      const paimon::TableSchema& schema,
-                                      const std::map<int64_t, paimon::TableSchema>& schemas,
-                                      const paimon::ManifestEntry& e,
-                                      const std::vector<uint32_t>* deleted) {
-  auto fit = schemas.find(e.file.schema_id);
-  if (fit == schemas.end()) {
-    return Status::Invalid("data file ", e.file.file_name, ": schema ", e.file.schema_id,
-                           " not loaded");
-  }
-  const paimon::TableSchema& file_schema = fit->second;
-  ARROW_ASSIGN_OR_RAISE(std::string path, DataFilePath(schema, table_path, e));
-  std::string format = paimon::FormatFromFileName(e.file.file_name);
-  if (format.empty()) format = file_schema.Option("file.format", "parquet");
-  std::vector<std::string> columns = {kSequenceNumber, kValueKind};
-  std::vector<const paimon::DataField*> file_fields;
-  bool nanos = false;
-  for (const auto& f : schema.fields) {
-    int fi = file_schema.FieldIndexById(f.id);
-    file_fields.push_back(fi >= 0 ? &file_schema.fields[fi] : nullptr);
-    if (fi < 0) continue;
-    const auto& ff = file_schema.fields[fi];
-    columns.push_back(ff.name);
-    nanos = nanos || ((ff.type->root == paimon::TypeRoot::kTimestamp ||
-                       ff.type->root == paimon::TypeRoot::kLocalZonedTimestamp) &&
-                      ff.type->precision > 6);
-  }
-  ARROW_ASSIGN_OR_RAISE(auto table, paimon::ReadDataFile(fs, path, format, columns, nanos));
-  ARROW_ASSIGN_OR_RAISE(table, table->CombineChunks());
-  const int64_t rows = table->num_rows();
-  if (rows != e.file.row_count) {
-    return Status::IOError("data file ", path, " has ", rows, " rows but the manifest says ",
-                           e.file.row_count);
-  }
-  KeyValueRows out;
-  auto seq_col = table->GetColumnByName(kSequenceNumber);
-  auto kind_col = table->GetColumnByName(kValueKind);
-  if (!seq_col || !kind_col) {
-    return Status::Invalid("data file ", path, " lacks ", kSequenceNumber, " or ", kValueKind,
-                           "; is it a primary-key data file?");
-  }
-  ARROW_ASSIGN_OR_RAISE(auto seq_datum, arrow::compute::Cast(seq_col, arrow::int64()));
-  ARROW_ASSIGN_OR_RAISE(auto kind_datum, arrow::compute::Cast(kind_col, arrow::int8()));
-  auto seq = std::static_pointer_cast<arrow::Int64Array>(seq_datum.chunked_array()->chunk(0));
-  auto kinds = std::static_pointer_cast<arrow::Int8Array>(kind_datum.chunked_array()->chunk(0));
-  out.sequence_numbers.reserve(rows);
-  out.kinds.reserve(rows);
-  for (int64_t i = 0; i < rows; ++i) {
-    out.sequence_numbers.push_back(seq->Value(i));
-    int8_t k = kinds->Value(i);
-    if (k < 0 || k > 3) return Status::Invalid("data file ", path, ": bad _VALUE_KIND ", int{k});
-    out.kinds.push_back(static_cast<RowKind>(k));
-  }
-  auto target = OutputSchema(schema);
-  arrow::ChunkedArrayVector cols;
-  for (size_t k = 0; k < schema.fields.size(); ++k) {
-    const auto& tf = target->field(static_cast<int>(k));
-    std::shared_ptr<arrow::ChunkedArray> col;
-    if (file_fields[k]) col = table->GetColumnByName(file_fields[k]->name);
-    if (!col) {
-      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(tf->type(), rows));
-      col = std::make_shared<arrow::ChunkedArray>(nulls);
-    } else if (file_fields[k]->type->ToString() != schema.fields[k].type->ToString()) {
-      auto cast = CastForEvolution(col, *file_fields[k]->type, *schema.fields[k].type);
-      if (!cast.ok()) {
-        return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
-                               " cannot be read as ", tf->type()->ToString(), ": ",
-                               cast.status().message());
-      }
-      col = *cast;
-    } else if (!col->type()->Equals(*tf->type())) {
-      auto cast = arrow::compute::Cast(col, tf->type(), arrow::compute::CastOptions::Unsafe());
-      if (!cast.ok()) {
-        return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
-                               " cannot be read as ", tf->type()->ToString(), ": ",
-                               cast.status().message());
-      }
-      col = cast->chunked_array();
-    }
-    cols.push_back(col);
-  }
-  out.values = arrow::Table::Make(target, cols, rows);
-  if (deleted && !deleted->empty()) {
-    arrow::BooleanBuilder keep;
-    ARROW_RETURN_NOT_OK(keep.Reserve(rows));
-    size_t d = 0;
-    std::vector<int64_t> seqs;
-    std::vector<RowKind> ks;
-    for (int64_t i = 0; i < rows; ++i) {
-      while (d < deleted->size() && (*deleted)[d] < i) ++d;
-      bool del = d < deleted->size() && (*deleted)[d] == i;
-      keep.UnsafeAppend(!del);
-      if (!del) {
-        seqs.push_back(out.sequence_numbers[i]);
-        ks.push_back(out.kinds[i]);
-      }
-    }
-    ARROW_ASSIGN_OR_RAISE(auto mask, keep.Finish());
-    ARROW_ASSIGN_OR_RAISE(auto filtered, arrow::compute::Filter(out.values, mask));
-    out.values = filtered.table();
-    out.sequence_numbers = std::move(seqs);
-    out.kinds = std::move(ks);
-  }
-  return out;
-}
-
-}  // namespace
-
 Result<std::shared_ptr<arrow::Table>> MergeKeyValues(const paimon::TableSchema& schema,
                                                      const std::vector<KeyValueRows>& runs) {
   ARROW_ASSIGN_OR_RAISE(MergeOptions o, ParseMergeOptions(schema));
-  auto out_schema = OutputSchema(schema);
+  auto out_schema = KeyValueOutputSchema(schema);
   std::vector<std::shared_ptr<arrow::Table>> tables;
   std::vector<int64_t> seq;
   std::vector<RowKind> kinds;
+  std::vector<int32_t> levels;
+  const bool lookup_merge = WrapsLookupMerge(schema, o);
   for (const auto& r : runs) {
     if (!r.values) continue;
     if (static_cast<size_t>(r.values->num_rows()) != r.sequence_numbers.size() ||
@@ -693,6 +602,7 @@ Result<std::shared_ptr<arrow::Table>> MergeKeyValues(const paimon::TableSchema& 
     tables.push_back(arrow::Table::Make(out_schema, t->columns(), t->num_rows()));
     seq.insert(seq.end(), r.sequence_numbers.begin(), r.sequence_numbers.end());
     kinds.insert(kinds.end(), r.kinds.begin(), r.kinds.end());
+    levels.insert(levels.end(), r.sequence_numbers.size(), r.level);
   }
   if (tables.empty() || seq.empty()) return arrow::Table::MakeEmpty(out_schema);
   ARROW_ASSIGN_OR_RAISE(auto all, arrow::ConcatenateTables(tables));
@@ -708,31 +618,27 @@ Result<std::shared_ptr<arrow::Table>> MergeKeyValues(const paimon::TableSchema& 
   std::vector<int64_t> group;
   for (size_t i = 0; i < order.size(); ++i) {
     if (!group.empty() && merger.CompareKeys(group.back(), order[i]) != 0) {
+      if (lookup_merge) KeepLowestHighLevel(&group, levels);
       ARROW_RETURN_NOT_OK(merger.Reduce(group));
       group.clear();
     }
     group.push_back(order[i]);
   }
+  if (!group.empty() && lookup_merge) KeepLowestHighLevel(&group, levels);
   if (!group.empty()) ARROW_RETURN_NOT_OK(merger.Reduce(group));
   return merger.Finish(out_schema);
-}
-
-Result<KeyValueRows> ReadKeyValueRows(const fs::FileSystem& fs, const std::string& table_path,
-                                      const paimon::TableSchema& schema,
-                                      const std::map<int64_t, paimon::TableSchema>& schemas,
-                                      const paimon::ManifestEntry& entry,
-                                      const std::vector<uint32_t>* deleted) {
-  return ReadKeyValueFile(fs, table_path, schema, schemas, entry, deleted);
 }
 
 Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& schema,
                                                  const std::vector<KeyValueRows>& runs,
                                                  bool drop_delete) {
   ARROW_ASSIGN_OR_RAISE(MergeOptions o, ParseMergeOptions(schema));
-  auto out_schema = OutputSchema(schema);
+  auto out_schema = KeyValueOutputSchema(schema);
   std::vector<std::shared_ptr<arrow::Table>> tables;
   std::vector<int64_t> seq;
   std::vector<RowKind> kinds;
+  std::vector<int32_t> levels;
+  const bool lookup_merge = WrapsLookupMerge(schema, o);
   for (const auto& r : runs) {
     if (!r.values) continue;
     if (static_cast<size_t>(r.values->num_rows()) != r.sequence_numbers.size() ||
@@ -743,6 +649,7 @@ Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& sche
     tables.push_back(arrow::Table::Make(out_schema, t->columns(), t->num_rows()));
     seq.insert(seq.end(), r.sequence_numbers.begin(), r.sequence_numbers.end());
     kinds.insert(kinds.end(), r.kinds.begin(), r.kinds.end());
+    levels.insert(levels.end(), r.sequence_numbers.size(), r.level);
   }
   KeyValueRows out;
   if (tables.empty() || seq.empty()) {
@@ -759,7 +666,8 @@ Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& sche
     if (c != 0) return c < 0;
     return merger.CompareSequence(a, b) < 0;
   });
-  auto reduce = [&](const std::vector<int64_t>& group) -> Status {
+  auto reduce = [&](std::vector<int64_t> group) -> Status {
+    if (lookup_merge) KeepLowestHighLevel(&group, levels);
     const size_t before = merger.OutputRows();
     ARROW_RETURN_NOT_OK(merger.Reduce(group));
     int64_t max_seq = seq[group[0]];
@@ -788,57 +696,15 @@ Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& sche
   return out;
 }
 
-bool SkipsLevelZero(const paimon::TableSchema& schema) {
-  return schema.Option("deletion-vectors.enabled", "false") == "true" ||
-         schema.Option("merge-engine", "deduplicate") == "first-row";
-}
-
-Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadPrimaryKeyBucket(
-    const fs::FileSystem& fs, const std::string& table_path, const paimon::TableSchema& schema,
-    const std::map<int64_t, paimon::TableSchema>& schemas,
-    const std::vector<paimon::ManifestEntry>& bucket_files, const DeletionVectors* dvs) {
-  const bool skip_level0 = SkipsLevelZero(schema);
-  std::vector<KeyValueRows> runs;
-  for (const auto& e : bucket_files) {
-    if (e.kind != paimon::FileKind::kAdd) continue;
-    if (skip_level0 && e.file.level == 0) continue;
-    const std::vector<uint32_t>* deleted =
-        dvs ? dvs->Find(e.partition, e.bucket, e.file.file_name) : nullptr;
-    ARROW_ASSIGN_OR_RAISE(auto run,
-                          ReadKeyValueFile(fs, table_path, schema, schemas, e, deleted));
-    runs.push_back(std::move(run));
-  }
-  ARROW_ASSIGN_OR_RAISE(auto merged, MergeKeyValues(schema, runs));
-  std::vector<std::shared_ptr<arrow::RecordBatch>> out;
-  arrow::TableBatchReader reader(*merged);
-  reader.set_chunksize(1 << 20);
-  while (true) {
-    std::shared_ptr<arrow::RecordBatch> batch;
-    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
-    if (!batch) break;
-    if (batch->num_rows() > 0) out.push_back(std::move(batch));
-  }
-  return out;
-}
-
-std::vector<std::vector<paimon::ManifestEntry>> GroupByBucket(
-    const std::vector<paimon::ManifestEntry>& entries) {
-  std::map<std::pair<std::string, int32_t>, size_t> index;
-  std::vector<std::vector<paimon::ManifestEntry>> groups;
-  for (const auto& e : entries) {
-    auto key = std::make_pair(e.partition, e.bucket);
-    auto it = index.find(key);
-    if (it == index.end()) {
-      it = index.emplace(key, groups.size()).first;
-      groups.emplace_back();
-    }
-    groups[it->second].push_back(e);
-  }
-  return groups;
-}
-
 Status ValidateMergeOptions(const paimon::TableSchema& schema) {
+  ARROW_RETURN_NOT_OK(ValidateChangelogOptions(schema));
   if (schema.primary_keys.empty()) return Status::OK();
+  if (schema.Option("merge-engine", "deduplicate") == "first-row" &&
+      schema.Option("deletion-vectors.enabled", "false") == "true") {
+    // Paimon refuses to open such a table (CoreOptions validation), so millpond never makes one.
+    return Status::Invalid("merge-engine first-row does not take deletion-vectors.enabled=true: "
+                           "first-row never deletes old data (as Paimon rules)");
+  }
   for (const auto& [key, value] : schema.options) {
     // Every per-field aggregate function is checked, also for fields that do not exist.
     if (key.rfind("fields.", 0) == 0 && key.ends_with(".aggregate-function")) {

@@ -624,4 +624,10 @@ std::vector<std::string> ReferencedColumns(const BoundPredicate& predicate) {
   return out;
 }
 
+namespace internal {
+std::optional<int> CompareScalars(const arrow::Scalar& a, const arrow::Scalar& b) {
+  return ::millpond::table::CompareScalars(a, b);
+}
+}  // namespace internal
+
 }  // namespace millpond::table

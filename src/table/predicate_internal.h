@@ -17,6 +17,10 @@ namespace millpond::table::internal {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
+// Three-way comparison of two valid scalars of compatible types (numbers across widths, strings
+// and binaries byte-wise, dates, timestamps, decimals); nullopt when they do not compare.
+std::optional<int> CompareScalars(const arrow::Scalar& a, const arrow::Scalar& b);
+
 // `s` between `q` quotes, with each `q` inside doubled: Quote("it's", '\'') is 'it''s'.
 std::string Quote(std::string_view s, char q);
 

@@ -1,4 +1,4 @@
-// StreamScan: full read of a starting snapshot, then the delta of every later APPEND snapshot.
+// StreamScan: full read of a starting snapshot, then the delta (or changelog) of every later one.
 #include "millpond/table/stream_scan.h"
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <arrow/array.h>
+#include <arrow/builder.h>
 #include <arrow/compute/cast.h>
 #include <arrow/record_batch.h>
 #include <arrow/scalar.h>
@@ -14,10 +15,13 @@
 #include <nlohmann/json.hpp>
 
 #include "millpond/paimon/data_file.h"
+#include "millpond/table/compaction.h"
 #include "millpond/table/file_store_commit.h"
 #include "millpond/table/manifest_io.h"
+#include "millpond/table/merge_read.h"
 #include "millpond/table/schema_manager.h"
 #include "millpond/table/snapshot_manager.h"
+#include "deletion_vector.h"
 #include "file_reader.h"
 
 namespace millpond::table {
@@ -116,13 +120,7 @@ Result<std::unique_ptr<StreamScan>> StreamScan::Make(std::shared_ptr<fs::FileSys
   ARROW_ASSIGN_OR_RAISE(scan->schema_, schemas.Latest());
   scan->schemas_[scan->schema_.id] = scan->schema_;
   const auto& schema = scan->schema_;
-  if (!schema.primary_keys.empty()) {
-    // Needs the merge-on-read full read and, for follow-up, the changelog manifest list
-    // (changelog-producer input/lookup) with row kinds from _VALUE_KIND; see PlanSnapshot.
-    return Status::NotImplemented("table ", scan->table_path_,
-                                  " has a primary key; streaming reads of primary-key tables are "
-                                  "not supported yet");
-  }
+  ARROW_ASSIGN_OR_RAISE(scan->producer_, ChangelogProducerOf(schema));
   for (const auto& f : schema.fields) {
     if (f.type->root == paimon::TypeRoot::kBlob) {
       return Status::NotImplemented("table ", scan->table_path_, " has BLOB column '", f.name,
@@ -212,10 +210,27 @@ Result<std::vector<StreamChange>> StreamScan::PlanSnapshot(const paimon::Snapsho
   std::vector<StreamChange> changes;
   ManifestIO manifests(fs_, table_path_, Codec(schema_), PartitionTypes(schema_));
   if (!schema_.primary_keys.empty()) {
-    // The plug for primary-key tables: with changelog-producer input/lookup/full-compaction read
-    // s.changelog_manifest_list (every kind of snapshot may carry one) with kind_from_file = true;
-    // with none, Paimon reads the delta of APPEND snapshots through the merge reader.
-    return Status::NotImplemented("streaming reads of primary-key tables");
+    // ChangelogFollowUpScanner reads the changelog files of every snapshot that has them;
+    // DeltaFollowUpScanner (changelog-producer none) the new data files of APPEND snapshots.
+    std::string list;
+    if (producer_ != ChangelogProducer::kNone) {
+      list = s.changelog_manifest_list.value_or("");
+    } else if (s.commit_kind == "APPEND") {
+      list = s.delta_manifest_list;
+    }
+    if (list.empty()) return changes;
+    ARROW_ASSIGN_OR_RAISE(auto metas, manifests.ReadManifestList(list));
+    for (const auto& m : metas) {
+      ARROW_ASSIGN_OR_RAISE(auto entries, manifests.ReadManifest(m.file_name));
+      for (auto& e : entries) {
+        if (e.kind != paimon::FileKind::kAdd) continue;
+        StreamChange c;
+        c.entry = std::move(e);
+        c.kind_from_file = true;
+        changes.push_back(std::move(c));
+      }
+    }
+    return changes;
   }
   bool overwrite = s.commit_kind == "OVERWRITE" &&
                    schema_.Option("streaming-read-overwrite", "false") == "true";
@@ -247,9 +262,7 @@ Result<std::vector<StreamChange>> StreamScan::PlanSnapshot(const paimon::Snapsho
 
 Result<std::shared_ptr<arrow::RecordBatch>> StreamScan::ReadFile(const StreamChange& change) {
   const auto& e = change.entry;
-  if (change.kind_from_file) {
-    return Status::NotImplemented("row kinds from changelog files (primary-key tables)");
-  }
+  if (change.kind_from_file) return ReadKeyValueFile(change);
   ARROW_ASSIGN_OR_RAISE(const paimon::TableSchema* file_schema, SchemaOf(e.file.schema_id));
   if (e.file.write_cols && e.file.write_cols->size() < file_schema->fields.size()) {
     return Status::NotImplemented("table ", table_path_, ": data file ", e.file.file_name,
@@ -267,6 +280,64 @@ Result<std::shared_ptr<arrow::RecordBatch>> StreamScan::ReadFile(const StreamCha
   arrow::ArrayVector out{kinds};
   for (size_t k = 0; k < output_fields_.size(); ++k) out.push_back(batch->column(static_cast<int>(k)));
   return arrow::RecordBatch::Make(output_schema_, batch->num_rows(), std::move(out));
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> StreamScan::ToOutput(
+    std::shared_ptr<arrow::RecordBatch> values, std::shared_ptr<arrow::Array> kinds) {
+  // The kinds travel as an extra column through the filter (after the merge, never before).
+  ARROW_ASSIGN_OR_RAISE(values, values->AddColumn(values->num_columns(),
+                                                  arrow::field(kRowKindColumn, arrow::utf8()),
+                                                  std::move(kinds)));
+  if (predicate_) {
+    ARROW_ASSIGN_OR_RAISE(values, Filter(*predicate_, values));
+  }
+  arrow::ArrayVector out{values->column(values->num_columns() - 1)};
+  for (int i : output_fields_) out.push_back(values->column(i));
+  return arrow::RecordBatch::Make(output_schema_, values->num_rows(), std::move(out));
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> StreamScan::ReadKeyValueFile(
+    const StreamChange& change) {
+  const auto& e = change.entry;
+  ARROW_RETURN_NOT_OK(SchemaOf(e.file.schema_id).status());
+  ARROW_ASSIGN_OR_RAISE(auto rows,
+                        ReadKeyValueRows(*fs_, table_path_, schema_, schemas_, e, nullptr));
+  ARROW_ASSIGN_OR_RAISE(auto values, rows.values->CombineChunksToBatch());
+  arrow::StringBuilder kinds;
+  static constexpr const char* kNames[] = {"+I", "-U", "+U", "-D"};
+  for (RowKind k : rows.kinds) ARROW_RETURN_NOT_OK(kinds.Append(kNames[static_cast<int>(k)]));
+  ARROW_ASSIGN_OR_RAISE(auto kind_arr, kinds.Finish());
+  return ToOutput(std::move(values), std::move(kind_arr));
+}
+
+Status StreamScan::ReadMergedSnapshot(const paimon::Snapshot& s, const StreamSink& sink) {
+  ManifestIO manifests(fs_, table_path_, Codec(schema_), PartitionTypes(schema_));
+  ARROW_ASSIGN_OR_RAISE(auto live, manifests.LiveEntries(s));
+  ARROW_ASSIGN_OR_RAISE(auto options, CompactionOptions::FromSchema(schema_));
+  std::vector<paimon::ManifestEntry> files;
+  for (auto& e : live) {
+    if (producer_ == ChangelogProducer::kLookup && e.file.level == 0) continue;
+    if (producer_ == ChangelogProducer::kFullCompaction && e.file.level != options.max_level()) {
+      continue;
+    }
+    ARROW_RETURN_NOT_OK(SchemaOf(e.file.schema_id).status());
+    files.push_back(std::move(e));
+  }
+  std::shared_ptr<DeletionVectors> dvs;
+  if (UsesDeletionVectors(schema_)) {
+    ARROW_ASSIGN_OR_RAISE(dvs, DeletionVectors::Load(*fs_, table_path_, schema_, s));
+  }
+  for (const auto& group : GroupByBucket(files)) {
+    ARROW_ASSIGN_OR_RAISE(auto batches, ReadPrimaryKeyBucket(*fs_, table_path_, schema_, schemas_,
+                                                             group, dvs.get()));
+    for (auto& batch : batches) {
+      ARROW_ASSIGN_OR_RAISE(auto kinds, arrow::MakeArrayFromScalar(arrow::StringScalar("+I"),
+                                                                   batch->num_rows()));
+      ARROW_ASSIGN_OR_RAISE(auto out, ToOutput(std::move(batch), std::move(kinds)));
+      if (out->num_rows() > 0) ARROW_RETURN_NOT_OK(sink.write(out));
+    }
+  }
+  return Status::OK();
 }
 
 std::shared_ptr<arrow::Schema> StreamScan::ReadSchema() const {
@@ -296,6 +367,14 @@ Status StreamScan::Advance(int64_t snapshot_id, const StreamSink& sink) {
 
 Result<bool> StreamScan::PollOnce(const StreamSink& sink) {
   SnapshotManager snapshots(fs_, table_path_);
+  if (full_read_snapshot_ && !schema_.primary_keys.empty()) {
+    int64_t id = *full_read_snapshot_;
+    ARROW_ASSIGN_OR_RAISE(auto s, snapshots.ReadSnapshot(id));
+    ARROW_RETURN_NOT_OK(ReadMergedSnapshot(s, sink));
+    full_read_snapshot_.reset();
+    ARROW_RETURN_NOT_OK(Advance(id, sink));
+    return true;
+  }
   if (full_read_snapshot_) {
     int64_t id = *full_read_snapshot_;
     ARROW_ASSIGN_OR_RAISE(auto s, snapshots.ReadSnapshot(id));

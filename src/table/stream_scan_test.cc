@@ -1,6 +1,6 @@
 // StreamScan tests on a real local warehouse: full read then follow, --from-snapshot, consumer
 // progress and resume, COMPACT snapshots skipped, expiration honouring consumers, a committer
-// racing the stream, and stopping.
+// racing the stream, and stopping. Primary-key tables: changelog_test.cc.
 #include "millpond/table/stream_scan.h"
 
 #include <filesystem>
@@ -373,21 +373,6 @@ TEST_F(StreamScanTest, UntilIdleStopsABoundedStream) {
   EXPECT_EQ(c.rows.size(), 2u);
   EXPECT_GE(clock_.now_ - start, 5000);
   EXPECT_LE(clock_.now_ - start, 6000);
-}
-
-TEST_F(StreamScanTest, PrimaryKeyTablesAreRefusedForNow) {
-  paimon::TableSchema s;
-  paimon::DataField f;
-  f.name = "k";
-  f.type = *paimon::ParseDataType("INT NOT NULL");
-  s.fields.push_back(f);
-  s.primary_keys = {"k"};
-  s.options = {{"bucket", "1"}};
-  auto t = catalog_->CreateTable("db.pk", s);
-  ASSERT_TRUE(t.ok()) << t.status().ToString();
-  auto r = StreamScan::Make((*t)->file_system(), (*t)->path(), {}, &clock_);
-  ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(r.status().IsNotImplemented()) << r.status().ToString();
 }
 
 }  // namespace

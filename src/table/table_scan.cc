@@ -17,6 +17,8 @@
 #include "millpond/table/manifest_io.h"
 #include "millpond/table/schema_manager.h"
 #include "millpond/table/snapshot_manager.h"
+#include "blob_columns.h"
+#include "data_evolution_read.h"
 #include "deletion_vector.h"
 #include "file_reader.h"
 #include "millpond/table/merge_read.h"
@@ -65,13 +67,9 @@ Result<std::unique_ptr<TableScan>> TableScan::Make(std::shared_ptr<fs::FileSyste
     ARROW_ASSIGN_OR_RAISE(scan->schema_, schemas.Latest());
   }
   scan->schemas_[scan->schema_.id] = scan->schema_;
-  // Refuse what millpond cannot read correctly yet rather than return wrong rows.
-  for (const auto& f : scan->schema_.fields) {
-    if (f.type->root == paimon::TypeRoot::kBlob) {
-      return Status::NotImplemented("table ", scan->table_path_, " has BLOB column '", f.name,
-                                    "'; BLOB columns are not supported yet");
-    }
-  }
+  // BLOB columns and files holding a subset of columns are read by row id (data evolution).
+  scan->row_id_merge_ = IsDataEvolution(scan->schema_) || HasBlobFields(scan->schema_);
+  scan->blobs_ = std::make_shared<BlobResolver>(scan->fs_, scan->table_path_);
 
   const auto& fields = scan->schema_.fields;
   if (o.columns.empty()) {
@@ -161,13 +159,14 @@ Status TableScan::Plan() {
   }
   for (auto& e : live) {
     auto fs_it = schemas_.find(e.file.schema_id);
-    if (e.file.write_cols && fs_it != schemas_.end() &&
+    if (!row_id_merge_ && e.file.write_cols && fs_it != schemas_.end() &&
         e.file.write_cols->size() < fs_it->second.fields.size()) {
       return Status::NotImplemented("table ", table_path_, ": data file ", e.file.file_name,
                                     " holds a subset of columns (data evolution); merging by row id "
                                     "is not supported yet");
     }
-    if (!predicate_ || FileMayMatch(e)) plan_.files.push_back(std::move(e));
+    // Statistics of one file say nothing about the merged rows of a data-evolution table.
+    if (!predicate_ || row_id_merge_ || FileMayMatch(e)) plan_.files.push_back(std::move(e));
   }
   return Status::OK();
 }
@@ -260,10 +259,35 @@ Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> TableScan::ReadFile(
   return batches;
 }
 
+Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> TableScan::ReadRowIdGroup(
+    const std::vector<paimon::ManifestEntry>& group) const {
+  ARROW_ASSIGN_OR_RAISE(auto batches,
+                        table::ReadRowIdGroup(*fs_, table_path_, schema_, schemas_, read_fields_,
+                                              predicate_ ? &*predicate_ : nullptr, group,
+                                              blobs_.get()));
+  if (read_fields_.size() != output_fields_.size()) {
+    std::vector<int> keep;  // the output columns lead; filter-only columns follow
+    for (size_t k = 0; k < output_fields_.size(); ++k) keep.push_back(static_cast<int>(k));
+    for (auto& b : batches) {
+      ARROW_ASSIGN_OR_RAISE(b, b->SelectColumns(keep));
+    }
+  }
+  return batches;
+}
+
 Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> TableScan::ReadBucket(
     const std::vector<paimon::ManifestEntry>& files) const {
+  // A filter on key columns alone also prunes row groups and rows before the merge.
+  bool key_only = predicate_.has_value();
+  if (predicate_) {
+    for (const auto& c : ReferencedColumns(*predicate_)) {
+      key_only &= std::find(schema_.primary_keys.begin(), schema_.primary_keys.end(), c) !=
+                  schema_.primary_keys.end();
+    }
+  }
   ARROW_ASSIGN_OR_RAISE(auto merged,
-                        ReadPrimaryKeyBucket(*fs_, table_path_, schema_, schemas_, files, dvs_.get()));
+                        ReadPrimaryKeyBucket(*fs_, table_path_, schema_, schemas_, files, dvs_.get(),
+                                             key_only ? &*predicate_ : nullptr));
   std::vector<std::shared_ptr<arrow::RecordBatch>> out;
   for (auto batch : merged) {
     // Filter after the merge, never before: a filtered-out old version must still be superseded.
@@ -286,7 +310,11 @@ Status TableScan::Read(
   std::vector<std::function<Result<Batches>()>> work;
   for (const TableScan* scan : std::vector<const TableScan*>{this, fallback_.get()}) {
     if (!scan) continue;
-    if (scan->schema_.primary_keys.empty()) {
+    if (scan->row_id_merge_) {
+      for (auto& group : GroupByRowIdRange(scan->plan_.files)) {
+        work.push_back([scan, group = std::move(group)] { return scan->ReadRowIdGroup(group); });
+      }
+    } else if (scan->schema_.primary_keys.empty()) {
       for (const auto& e : scan->plan_.files) {
         work.push_back([scan, e = &e] { return scan->ReadFile(*e); });
       }

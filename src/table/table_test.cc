@@ -12,23 +12,14 @@
 #include "millpond/paimon/manifest.h"
 #include "millpond/table/catalog.h"
 #include "millpond/table/maintenance.h"
+#include "table_test_util.h"
 
 namespace millpond::table {
 namespace {
 
-class TableTest : public ::testing::Test {
+class TableTest : public WarehouseTest {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(arrow::compute::Initialize().ok());
-    dir_ = std::filesystem::temp_directory_path() /
-           ("millpond_table_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto c = Catalog::Open(dir_.string(), /*create_if_missing=*/true);
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    catalog_ = std::move(*c);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  TableTest() : WarehouseTest("millpond_table_test_") {}
 
   std::unique_ptr<Table> Create(const std::string& id, std::map<std::string, std::string> options,
                                 std::vector<std::string> partition = {}) {
@@ -90,9 +81,6 @@ class TableTest : public ::testing::Test {
     }
     return sum;
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<Catalog> catalog_;
 };
 
 TEST_F(TableTest, CommitsAreVersionedAndTimeTravelReadsOldVersions) {

@@ -6,13 +6,18 @@
 //
 // CONTRACT (agreed between the blob-store and blob-table work; extend, do not break):
 //   BlobId, BlobStore::Open, Put, PutFile, Get (whole or a byte range), Size, Contains, Flush.
+// Garbage collection: blob/gc.h; tier moves: blob/tiers.h; verify and stats: blob/inspect.h.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <arrow/buffer.h>
 
@@ -37,6 +42,37 @@ struct BlobId {
   auto operator<=>(const BlobId&) const = default;
 };
 
+/// Hash for unordered containers keyed by BlobId (the digest is already uniformly distributed).
+struct BlobIdHash {
+  size_t operator()(const BlobId& id) const {
+    size_t h;
+    std::memcpy(&h, id.digest.data(), sizeof(h));
+    return h;
+  }
+};
+
+/// One byte range of one blob, for BlobStore::GetMany (length -1: to the end).
+struct BlobRange {
+  BlobId id;
+  int64_t offset = 0;
+  int64_t length = -1;
+};
+
+/// What BlobStore::Stat reports about one stored blob.
+struct BlobStat {
+  BlobId id;
+  int64_t size = 0;
+  int64_t chunks = 0;
+  /// Bytes its chunks take in packs (after compression; shared chunks counted in full).
+  int64_t stored_bytes = 0;
+  /// "jpeg", "png", "webp", "gif", "video", "audio", "archive", "raw-image", "text" or "binary".
+  std::string content_class;
+  /// Newest Flush that wrote or re-put it (ms since the epoch): the GC grace runs from here.
+  int64_t ref_time = 0;
+  /// Pack files holding its chunks, as "<tier>/pack-<id>.mpk", in chunk order, without repeats.
+  std::vector<std::string> packs;
+};
+
 struct BlobStoreOptions {
   /// FastCDC average chunk size (min = avg/4, max = avg*4).
   int64_t average_chunk_size = 64 * 1024;
@@ -44,6 +80,25 @@ struct BlobStoreOptions {
   int64_t small_blob_threshold = 64 * 1024;
   /// Target pack file size.
   int64_t target_pack_size = 64LL * 1024 * 1024;
+  /// zstd level for compressible chunks when written (hot) and when a pack moves to cold.
+  int zstd_level_hot = 1;
+  int zstd_level_cold = 12;
+  /// Check every payload's CRC-32C when reading (a corrupt pack is an error naming the file).
+  bool verify_reads = true;
+  /// Memory-map local pack files: a blob stored as is comes back as a zero-copy slice of its
+  /// pack (after the checksum), others are decoded straight from the mapping.
+  bool mmap_reads = true;
+  /// fsync packs at Flush (local file systems).
+  bool sync_on_flush = true;
+  /// Record the last access of packs (at most hourly per pack) for tier policies.
+  bool record_access = true;
+  /// A writer lease not refreshed for this long counts as a crashed writer (GC protocol).
+  int64_t lease_expiry_millis = 24LL * 3600 * 1000;
+  /// Tier locations ("hot", "warm", "cold" -> path relative to _blobs/, absolute path or URI).
+  /// Empty: _blobs/tiers.json if present, else _blobs/hot, _blobs/warm, _blobs/cold.
+  std::map<std::string, std::string> tier_locations;
+  /// Milliseconds since the epoch; null: the system clock. Tests pass a fake clock.
+  std::function<int64_t()> clock;
 };
 
 class BlobStore {
@@ -68,6 +123,12 @@ class BlobStore {
   /// Makes every Put so far durable and visible to other processes (seals the open pack and writes
   /// its index segment). Put ids are only safe to commit into a table after Flush.
   virtual Status Flush() = 0;
+
+  /// Reads many ranges on up to `parallelism` threads (0: one per core); results in input order.
+  virtual std::vector<Result<std::shared_ptr<arrow::Buffer>>> GetMany(
+      const std::vector<BlobRange>& ranges, int parallelism = 0);
+  /// Size, chunks, packs, content class and reference time of a stored blob.
+  virtual Result<BlobStat> Stat(const BlobId& id);
 };
 
 }  // namespace millpond::blob

@@ -3,7 +3,9 @@
 // files into Arrow. A writer is single-threaded; the read function is thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,10 @@ struct ParquetWriteOptions {
   int64_t row_group_rows = 1 << 20;
   /// A row group is flushed once this many uncompressed bytes are buffered.
   int64_t row_group_bytes = 64ll << 20;
+  /// Top-level columns whose values are (nearly) all distinct, such as sequence numbers and single
+  /// primary keys of a sorted run: written without a dictionary (which would only be built and
+  /// thrown away), integers delta-encoded.
+  std::vector<std::string> distinct_columns;
 };
 
 /// Writes one Parquet data file. Usage: Open, Write batches, Finish.
@@ -65,6 +71,36 @@ Result<std::shared_ptr<arrow::Table>> ReadDataFile(const fs::FileSystem& fs,
                                                    const std::string& format,
                                                    const std::vector<std::string>& columns,
                                                    bool int96_as_nanos = true);
+
+/// Min/max (null when unknown) of one column within one Parquet row group, typed as the column's
+/// Arrow type in the file, with its null and row counts.
+struct ColumnRange {
+  std::shared_ptr<arrow::Scalar> min;
+  std::shared_ptr<arrow::Scalar> max;
+  std::optional<int64_t> null_count;
+  int64_t row_count = 0;
+};
+/// Looks up a column's range by its name in the file; nullopt when unknown (nested columns,
+/// missing statistics).
+using ColumnRangeLookup = std::function<std::optional<ColumnRange>(const std::string& column)>;
+/// Decides from a row group's column ranges whether the row group may hold wanted rows.
+using RowGroupFilter = std::function<bool(const ColumnRangeLookup& ranges)>;
+
+/// A read that may have skipped row groups: `table` holds the rows of the kept row groups, in file
+/// order; kept_ranges[i] = (first row position in the file, row count) of each kept row group.
+struct FilteredRead {
+  std::shared_ptr<arrow::Table> table;
+  std::vector<std::pair<int64_t, int64_t>> kept_ranges;
+  int64_t file_rows = 0;  // rows in the whole file
+  bool pruned = false;    // some row group was skipped
+};
+
+/// ReadDataFile, skipping the Parquet row groups `keep` rejects (ORC and Avro files are read
+/// whole). `keep` may be empty: every row group is read.
+Result<FilteredRead> ReadDataFileFiltered(const fs::FileSystem& fs, const std::string& path,
+                                          const std::string& format,
+                                          const std::vector<std::string>& columns,
+                                          bool int96_as_nanos, const RowGroupFilter& keep);
 
 /// Format from a data file name's extension (".parquet", ".orc", ".avro"); empty if unknown.
 std::string FormatFromFileName(const std::string& name);

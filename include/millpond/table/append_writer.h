@@ -66,6 +66,14 @@ class AppendWriter {
   int compression_level_ = 1;
   int64_t next_sequence_ = 0;
   int64_t rows_seen_ = 0;
+  // BLOB columns (data-evolution tables): the columns of the Parquet data file (all but those kept
+  // in `.blob` files) and those BLOB columns; descriptor-stored BLOB columns are checked on write.
+  std::vector<paimon::DataField> file_fields_;
+  std::vector<int> file_columns_;
+  std::vector<int> blob_file_fields_;
+  std::vector<int> descriptor_fields_;
+  bool data_evolution_ = false;
+  int64_t blob_target_file_size_ = 0;
   std::map<std::string, std::unique_ptr<BucketWriter>> writers_;  // key: partition row + bucket
   std::vector<paimon::ManifestEntry> finished_;
   std::vector<std::string> written_paths_;

@@ -17,12 +17,14 @@
 #include "millpond/fs/file_system.h"
 #include "millpond/paimon/manifest.h"
 #include "millpond/paimon/schema.h"
+#include "millpond/table/merge_read.h"  // KeyValueRows
 
 namespace millpond::table {
 
 class Table;
 class KeyValueWriter;
 class DeletionVectors;  // src/table/deletion_vector.h
+struct ChangelogOutput;  // changelog.h
 
 /// Paimon's compaction options with their defaults.
 struct CompactionOptions {
@@ -69,11 +71,15 @@ bool DropsDelete(const CompactUnit& unit, const std::vector<SortedRun>& runs);
 /// COMPACT files at `unit.output_level` (file names `data-<uuid>-N.parquet`). `schemas` holds
 /// every schema id of the input files; `schema` is the one written. Returns DELETE entries for
 /// the inputs followed by ADD entries for the outputs; `written` receives every new path. Input
-/// rows deleted in `dvs` (may be null) are skipped.
+/// rows deleted in `dvs` (may be null) are skipped. With `changelog` (may be null), a compaction
+/// that produces changelog (changelog-producer lookup/full-compaction; see changelog.h) adds its
+/// changelog files to `changelog->files`. `lookup_runs` (rows of the unit's keys read from files
+/// outside it, with their levels) are merged in when no changelog is produced.
 Result<std::vector<paimon::ManifestEntry>> RewriteCompactUnit(
     const fs::FileSystem& fs, const std::string& table_path, const paimon::TableSchema& schema,
     const std::map<int64_t, paimon::TableSchema>& schemas, const CompactUnit& unit,
-    bool drop_delete, std::vector<std::string>* written, const DeletionVectors* dvs = nullptr);
+    bool drop_delete, std::vector<std::string>* written, const DeletionVectors* dvs = nullptr,
+    ChangelogOutput* changelog = nullptr, std::vector<KeyValueRows> lookup_runs = {});
 
 /// Whether the table has `deletion-vectors.enabled`.
 bool UsesDeletionVectors(const paimon::TableSchema& schema);
@@ -104,9 +110,11 @@ struct WriteCommitResult {
   std::optional<int64_t> compact_snapshot;
 };
 
-/// Commits a KeyValueWriter's output as Paimon's writers do: the APPEND snapshot, then, when
-/// compaction produced anything, a COMPACT snapshot right after it. A COMPACT commit that
-/// conflicts is dropped (its files deleted; the appended data stays committed).
+/// Commits a KeyValueWriter's output as Paimon's writers do: the APPEND snapshot (with the input
+/// changelog of changelog-producer input), then, when compaction produced anything, a COMPACT
+/// snapshot right after it (with the changelog of lookup/full-compaction; full-compaction tables
+/// compact fully at every commit, as Paimon's batch writes do). A COMPACT commit that conflicts is
+/// dropped (its files deleted; the appended data stays committed).
 Result<WriteCommitResult> CommitKeyValueWrite(const Table& table, KeyValueWriter& writer,
                                               bool full_compaction = false);
 

@@ -31,6 +31,9 @@ struct CommitOptions {
   /// conflict) fails the commit. Unset: the latest snapshot's index manifest is carried over.
   std::function<Result<std::optional<std::string>>(const paimon::Snapshot* latest)>
       index_manifest;
+  /// Changelog files (ADD entries) to commit in the snapshot's changelogManifestList
+  /// (changelog-producer input with an APPEND, lookup/full-compaction with a COMPACT).
+  std::vector<paimon::ManifestEntry> changelog;
 };
 
 class FileStoreCommit {
@@ -40,9 +43,10 @@ class FileStoreCommit {
                   paimon::TableSchema schema, std::string commit_user,
                   std::string metadata_path = "");
 
-  /// Commits `entries` (ADD and DELETE of data files). DELETEs must name files that are live in
-  /// the snapshot the commit lands on, else the commit fails as a conflict. Returns the new
-  /// snapshot id. An empty change set commits nothing and returns the latest id (or 0).
+  /// Commits `entries` (ADD and DELETE of data files) and `options.changelog`. DELETEs must name
+  /// files that are live in the snapshot the commit lands on, else the commit fails as a conflict.
+  /// Returns the new snapshot id. An empty change set (no entries, no changelog) commits nothing
+  /// and returns the latest id (or 0).
   Result<int64_t> Commit(const std::vector<paimon::ManifestEntry>& entries,
                          const CommitOptions& options);
 

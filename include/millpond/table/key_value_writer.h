@@ -21,6 +21,8 @@
 
 namespace millpond::table {
 
+enum class ChangelogProducer;  // changelog.h
+
 /// Paimon's RowKind, stored as the file column _VALUE_KIND (TINYINT).
 enum class RowKind : int8_t { kInsert = 0, kUpdateBefore = 1, kUpdateAfter = 2, kDelete = 3 };
 
@@ -89,8 +91,11 @@ class KeyValueWriter {
   /// kDelete = delete by key). Flushes sorted runs when the buffers exceed write-buffer-size.
   Status Write(const std::shared_ptr<arrow::RecordBatch>& batch, RowKind kind = RowKind::kInsert);
   /// Flushes every buffer and returns the ADD entries of all files written since the last call.
-  /// The writer can be used again after; sequence numbers keep counting.
-  Result<std::vector<paimon::ManifestEntry>> PrepareCommit();
+  /// The writer can be used again after; sequence numbers keep counting. With
+  /// changelog-producer input, `changelog` receives the changelog files of those flushes, to be
+  /// committed with the entries (CommitOptions::changelog); pass it, or they stay uncommitted.
+  Result<std::vector<paimon::ManifestEntry>> PrepareCommit(
+      std::vector<paimon::ManifestEntry>* changelog = nullptr);
   /// Drops the buffers and deletes every file written and not yet handed out by PrepareCommit,
   /// and any compaction output not yet handed out by PrepareCompaction.
   void Abort();
@@ -98,8 +103,12 @@ class KeyValueWriter {
   /// Call after the entries of PrepareCommit are committed (APPEND). Runs Paimon's universal
   /// compaction (or, with `full`, full compaction) for every bucket this writer wrote, and returns
   /// the DELETE + ADD entries of those and of the compactions that stalled writes, to be
-  /// committed with commit_kind "COMPACT". Empty when nothing was compacted.
-  Result<std::vector<paimon::ManifestEntry>> PrepareCompaction(bool full = false);
+  /// committed with commit_kind "COMPACT". Empty when nothing was compacted. Tables that need
+  /// lookup (changelog.h) compact every level-0 file up. With changelog-producer lookup or
+  /// full-compaction, `changelog` receives the changelog files of these compactions (and of the
+  /// stalled ones), to be committed with the COMPACT entries.
+  Result<std::vector<paimon::ManifestEntry>> PrepareCompaction(
+      bool full = false, std::vector<paimon::ManifestEntry>* changelog = nullptr);
   /// After a COMPACT commit of PrepareCompaction's entries failed: deletes their new files and
   /// re-reads the buckets' files from the latest snapshot.
   Status AbortCompaction(const std::vector<paimon::ManifestEntry>& compact_entries);
@@ -158,6 +167,9 @@ class KeyValueWriter {
   std::map<std::string, std::vector<paimon::ManifestEntry>> levels_;
   std::map<int64_t, paimon::TableSchema> schemas_;  // every schema id of the table
   std::vector<paimon::ManifestEntry> compact_entries_;  // DELETE + ADD not yet handed out
+  ChangelogProducer changelog_producer_{};
+  std::vector<paimon::ManifestEntry> changelog_;          // input changelog not yet handed out
+  std::vector<paimon::ManifestEntry> compact_changelog_;  // compaction changelog, likewise
   int64_t stall_count_ = 0;
 };
 

@@ -24,6 +24,7 @@
 namespace millpond::table {
 
 class DeletionVectors;  // src/table/deletion_vector.h
+struct BoundPredicate;   // millpond/table/predicate.h
 
 /// Key-value rows of one sorted run (or any set of rows) already in memory: `values` in the
 /// layout of the schema being merged (every field of `TableSchema::fields`), with one sequence
@@ -32,7 +33,14 @@ struct KeyValueRows {
   std::shared_ptr<arrow::Table> values;
   std::vector<int64_t> sequence_numbers;
   std::vector<RowKind> kinds;
+  /// Level of the file the rows came from (0 for rows not read from a file). Tables that need
+  /// lookup (changelog.h NeedsLookup) merge a key as its lowest-level record above level 0 plus
+  /// its level-0 records, as Paimon's LookupMergeFunction does.
+  int32_t level = 0;
 };
+
+/// ToArrowSchema(schema.fields) with every field nullable: the layout of merged rows.
+std::shared_ptr<arrow::Schema> KeyValueOutputSchema(const paimon::TableSchema& schema);
 
 /// Merges rows by the schema's primary key with its merge engine and options (`merge-engine`,
 /// `ignore-delete`, `sequence.field`, `fields.*.sequence-group`, `fields.*.aggregate-function`,
@@ -64,7 +72,8 @@ Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& sche
 bool SkipsLevelZero(const paimon::TableSchema& schema);
 
 /// Checks a primary-key table's merge options (merge engine, aggregate functions, sequence groups)
-/// so that a table millpond could not read is refused when it is created or altered.
+/// and its changelog options (changelog.h), so that a table millpond could not read is refused
+/// when it is created or altered.
 Status ValidateMergeOptions(const paimon::TableSchema& schema);
 
 /// Reads the merged rows of one bucket of a primary-key table. `bucket_files` are the live files
@@ -76,6 +85,15 @@ Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadPrimaryKeyBucket(
     const fs::FileSystem& fs, const std::string& table_path, const paimon::TableSchema& schema,
     const std::map<int64_t, paimon::TableSchema>& schemas,
     const std::vector<paimon::ManifestEntry>& bucket_files, const DeletionVectors* dvs);
+/// As above; `key_filter` (may be null) is a predicate on primary-key columns only, bound to
+/// ToArrowSchema(schema.fields): files' row groups and rows whose keys miss it are skipped before
+/// the merge (every version of a key shares the key, so the merge of the rest is unchanged).
+/// Output rows may still include keys the filter rejects; filter them after.
+Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadPrimaryKeyBucket(
+    const fs::FileSystem& fs, const std::string& table_path, const paimon::TableSchema& schema,
+    const std::map<int64_t, paimon::TableSchema>& schemas,
+    const std::vector<paimon::ManifestEntry>& bucket_files, const DeletionVectors* dvs,
+    const BoundPredicate* key_filter);
 
 /// Groups live entries by (partition, bucket), keeping their order within a group; groups come
 /// in order of first appearance.

@@ -2,8 +2,11 @@
 // every later snapshot as it appears, each row tagged with its row kind. A consumer id records
 // progress in <table>/consumer/consumer-<id> ({"nextSnapshot": N}, Paimon's format) so that a
 // restart resumes where it stopped and snapshot expiration keeps what the consumer still needs.
+// Primary-key tables start with their merged rows (+I) and follow with the delta data files of
+// APPEND snapshots (changelog-producer none) or the changelog files of every snapshot (input,
+// lookup, full-compaction), each row with its kind from _VALUE_KIND.
 // One StreamScan is driven by one thread; Stop() may be signalled from any thread.
-// Mirrors Paimon's DataTableStreamScan with DeltaFollowUpScanner (changelog-producer none).
+// Mirrors Paimon's DataTableStreamScan with DeltaFollowUpScanner and ChangelogFollowUpScanner.
 #pragma once
 
 #include <atomic>
@@ -22,6 +25,7 @@
 #include "millpond/paimon/manifest.h"
 #include "millpond/paimon/schema.h"
 #include "millpond/paimon/snapshot.h"
+#include "millpond/table/changelog.h"
 #include "millpond/table/key_value_writer.h"
 #include "millpond/table/predicate.h"
 
@@ -87,19 +91,19 @@ class ConsumerManager {
 };
 
 /// What a snapshot contributes to the stream: data files and the row kind of their rows. For
-/// append tables every change is an insert; changelog files of primary-key tables carry a row kind
-/// per row (kind_from_file), read from their _VALUE_KIND column.
+/// append tables every change is an insert; key-value files of primary-key tables (delta data
+/// files, changelog files) carry a row kind per row (kind_from_file), read from _VALUE_KIND.
 struct StreamChange {
   paimon::ManifestEntry entry;
   std::string row_kind = "+I";   // used when !kind_from_file
-  bool kind_from_file = false;   // primary-key changelog files: not supported yet
+  bool kind_from_file = false;
 };
 
 class StreamScan {
  public:
   /// Resolves where the stream starts (consumer position, from_snapshot, or a full read of the
   /// latest snapshot), binds projection and filter against the latest schema. Refuses tables it
-  /// cannot stream correctly (primary keys, BLOB columns) and positions that were expired.
+  /// cannot stream correctly (BLOB columns) and positions that were expired.
   static Result<std::unique_ptr<StreamScan>> Make(std::shared_ptr<fs::FileSystem> fs,
                                                   std::string table_path, StreamOptions options,
                                                   Clock* clock = nullptr);
@@ -124,6 +128,15 @@ class StreamScan {
   Result<std::vector<StreamChange>> PlanSnapshot(const paimon::Snapshot& s) const;
   Status ReadChanges(const std::vector<StreamChange>& changes, const StreamSink& sink);
   Result<std::shared_ptr<arrow::RecordBatch>> ReadFile(const StreamChange& change);
+  /// Primary-key tables: a key-value file's rows with their own kinds.
+  Result<std::shared_ptr<arrow::RecordBatch>> ReadKeyValueFile(const StreamChange& change);
+  /// Primary-key tables: the merged rows of snapshot `s` as +I. With lookup only files above
+  /// level 0 are read, with full-compaction only the max level: the rest reaches the stream
+  /// through the changelog of the compaction that will follow (DataTableStreamScan).
+  Status ReadMergedSnapshot(const paimon::Snapshot& s, const StreamSink& sink);
+  /// Filters `values` (every field of schema_) and projects it behind the `kinds` column.
+  Result<std::shared_ptr<arrow::RecordBatch>> ToOutput(std::shared_ptr<arrow::RecordBatch> values,
+                                                       std::shared_ptr<arrow::Array> kinds);
   /// Layout of the rows ReadMappedFile returns (the read fields, nullable).
   std::shared_ptr<arrow::Schema> ReadSchema() const;
   Result<const paimon::TableSchema*> SchemaOf(int64_t id);
@@ -140,6 +153,7 @@ class StreamScan {
   std::vector<int> output_fields_;  // indices into schema_.fields
   std::vector<int> read_fields_;    // output fields plus the filter's columns
   std::shared_ptr<arrow::Schema> output_schema_;
+  ChangelogProducer producer_ = ChangelogProducer::kNone;
   std::optional<int64_t> full_read_snapshot_;
   int64_t next_snapshot_ = 1;
 };

@@ -24,6 +24,7 @@
 namespace millpond::table {
 
 class DeletionVectors;  // src/table/deletion_vector.h
+class BlobResolver;     // src/table/blob_columns.h
 
 struct ScanOptions {
   std::vector<std::string> columns;  // empty: every column
@@ -66,6 +67,9 @@ class TableScan {
   Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadFile(
       const paimon::ManifestEntry& e) const;
   bool FileMayMatch(const paimon::ManifestEntry& e) const;
+  /// Rows of one row-id merge group of a data-evolution table, filtered and projected.
+  Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadRowIdGroup(
+      const std::vector<paimon::ManifestEntry>& group) const;
   /// Merged rows of one bucket of a primary-key table, filtered and projected.
   Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadBucket(
       const std::vector<paimon::ManifestEntry>& files) const;
@@ -84,6 +88,8 @@ class TableScan {
   std::set<std::string> main_partitions_;  // partitions with live files in this branch
   std::unique_ptr<TableScan> fallback_;    // scan.fallback-branch, for partitions this lacks
   std::shared_ptr<DeletionVectors> dvs_;  // primary-key tables with deletion vectors
+  bool row_id_merge_ = false;             // data evolution / BLOB columns: files merged by row id
+  std::shared_ptr<BlobResolver> blobs_;   // reads what BLOB descriptors point at
 };
 
 }  // namespace millpond::table

@@ -11,6 +11,7 @@ import org.apache.paimon.data.GenericMap;
 import org.apache.paimon.data.GenericRow;
 import org.apache.paimon.data.InternalRow;
 import org.apache.paimon.data.Timestamp;
+import org.apache.paimon.disk.IOManager;
 import org.apache.paimon.options.Options;
 import org.apache.paimon.reader.RecordReader;
 import org.apache.paimon.schema.Schema;
@@ -22,11 +23,14 @@ import org.apache.paimon.table.sink.BatchTableWrite;
 import org.apache.paimon.table.sink.BatchWriteBuilder;
 import org.apache.paimon.table.source.ReadBuilder;
 import org.apache.paimon.table.source.Split;
+import org.apache.paimon.table.source.StreamTableScan;
+import org.apache.paimon.table.source.TableRead;
 import org.apache.paimon.types.ArrayType;
 import org.apache.paimon.types.DataField;
 import org.apache.paimon.types.DataType;
 import org.apache.paimon.types.DecimalType;
 import org.apache.paimon.types.MapType;
+import org.apache.paimon.types.RowKind;
 import org.apache.paimon.types.RowType;
 import org.apache.paimon.utils.JsonSerdeUtil;
 
@@ -53,9 +57,16 @@ import java.util.Map;
  * <pre>
  *   read   WAREHOUSE DB.TABLE [--snapshot N]      rows as canonical JSON lines, sorted
  *   schema WAREHOUSE DB.TABLE                     the table's current schema as Paimon JSON
- *   write  WAREHOUSE DB.TABLE FILE.jsonl [--schema PAIMON_SCHEMA_JSON]
- *                                                 one commit of the rows (canonical JSON lines);
+ *   write  WAREHOUSE DB.TABLE FILE.jsonl... [--schema PAIMON_SCHEMA_JSON]
+ *                                                 one commit per file of its rows (canonical JSON
+ *                                                 lines, an optional "_ROW_KIND": "+I"/"-U"/"+U"/"-D");
  *                                                 creates the table from --schema if absent
+ *   stream WAREHOUSE DB.TABLE [--from-snapshot N] [--to-snapshot M]
+ *                                                 Paimon's streaming read (DataTableStreamScan:
+ *                                                 full read of the latest snapshot, or the changes
+ *                                                 from snapshot N; then delta or changelog files)
+ *                                                 up to snapshot M (default: the latest), one line
+ *                                                 per row: {"_ROW_KIND":"+U",...canonical row}
  *   bench  WAREHOUSE DB.TABLE [--rows N --keys K --commits C --buckets B --lookups L]
  *                                                 primary-key benchmark (PkBench, bench/run.sh)
  * </pre>
@@ -91,8 +102,11 @@ public final class PaimonTool {
                     PkBench.run(catalog, id, flags, out);
                     break;
                 case "write":
-                    if (positional.size() != 1) usage();
-                    write(catalog, id, positional.get(0), flags.get("schema"));
+                    if (positional.isEmpty()) usage();
+                    write(catalog, id, positional, flags.get("schema"));
+                    break;
+                case "stream":
+                    stream(catalog, id, flags.get("from-snapshot"), flags.get("to-snapshot"), out);
                     break;
                 default:
                     usage();
@@ -106,7 +120,8 @@ public final class PaimonTool {
     private static void usage() {
         System.err.println("usage: PaimonTool read WAREHOUSE DB.TABLE [--snapshot N]\n"
                 + "       PaimonTool schema WAREHOUSE DB.TABLE\n"
-                + "       PaimonTool write WAREHOUSE DB.TABLE FILE.jsonl [--schema JSON]");
+                + "       PaimonTool write WAREHOUSE DB.TABLE FILE.jsonl... [--schema JSON]\n"
+                + "       PaimonTool stream WAREHOUSE DB.TABLE [--from-snapshot N] [--to-snapshot M]");
         System.exit(2);
     }
 
@@ -134,7 +149,8 @@ public final class PaimonTool {
         }
     }
 
-    static void write(Catalog catalog, Identifier id, String file, String schemaJson) throws Exception {
+    static void write(Catalog catalog, Identifier id, List<String> files, String schemaJson)
+            throws Exception {
         if (schemaJson != null) {
             catalog.createDatabase(id.getDatabaseName(), true);
             catalog.createTable(id, parseSchema(schemaJson), true);
@@ -142,12 +158,58 @@ public final class PaimonTool {
         Table table = catalog.getTable(id);
         RowType type = table.rowType();
         BatchWriteBuilder wb = table.newBatchWriteBuilder();
+        for (String file : files) {
+            writeOne(wb, type, file);
+        }
+    }
+
+    private static void writeOne(BatchWriteBuilder wb, RowType type, String file) throws Exception {
         try (BatchTableWrite w = wb.newWrite(); BatchTableCommit c = wb.newCommit()) {
+            // Lookup compaction (changelog-producer lookup, first-row) spills to local disk.
+            w.withIOManager(IOManager.create(System.getProperty("java.io.tmpdir")));
             for (String line : Files.readAllLines(Paths.get(file), StandardCharsets.UTF_8)) {
                 if (line.isBlank()) continue;
-                w.write(toRow(JsonSerdeUtil.OBJECT_MAPPER_INSTANCE.readTree(line), type));
+                JsonNode obj = JsonSerdeUtil.OBJECT_MAPPER_INSTANCE.readTree(line);
+                GenericRow row = toRow(obj, type);
+                if (obj.has("_ROW_KIND")) row.setRowKind(RowKind.fromShortString(obj.get("_ROW_KIND").asText()));
+                w.write(row);
             }
             c.commit(w.prepareCommit());
+        }
+    }
+
+    /**
+     * Streams the table's changes with Paimon's own stream scan until snapshot `to` (default: the
+     * latest) was planned, then stops; a plan that finds no new snapshot also ends the stream.
+     */
+    static void stream(Catalog catalog, Identifier id, String from, String to, PrintStream out)
+            throws Exception {
+        FileStoreTable table = (FileStoreTable) catalog.getTable(id);
+        Map<String, String> options = new HashMap<>();
+        if (from != null) {
+            options.put("scan.mode", "from-snapshot");
+            options.put("scan.snapshot-id", from);
+        }
+        table = table.copy(options);
+        Long latest = table.snapshotManager().latestSnapshotId();
+        long end = to != null ? Long.parseLong(to) : (latest == null ? 0 : latest);
+        RowType type = table.rowType();
+        ReadBuilder rb = table.newReadBuilder();
+        StreamTableScan scan = rb.newStreamScan();
+        TableRead read = rb.newRead();
+        Long before = null;
+        while (true) {
+            List<Split> splits = scan.plan().splits();
+            Long next = scan.checkpoint();
+            if (!splits.isEmpty()) {
+                try (RecordReader<InternalRow> reader = read.createReader(splits)) {
+                    reader.forEachRemaining(row -> out.println("{\"_ROW_KIND\":\""
+                            + row.getRowKind().shortString() + "\"," + Canonical.row(row, type).substring(1)));
+                }
+            }
+            if (next != null && next > end) break;
+            if (splits.isEmpty() && java.util.Objects.equals(next, before)) break;
+            before = next;
         }
     }
 

@@ -1,0 +1,192 @@
+"""Blob benchmark peers and summary (bench/blob_run.sh).
+
+  blob_peers.py lance --data DIR --work DIR [--repeat R]   -> JSON lines: Lance `take` of the
+      same files, in the same random order blob_bench used (WORK/read_sample.json)
+  blob_peers.py summarize RESULTS.jsonl --openssl-gbps X   -> the table printed by `make bench`
+"""
+
+import argparse
+import json
+import sys
+import time
+
+
+def lance_bench(args):
+    import lance
+    import pyarrow as pa
+
+    manifest = json.load(open(args.data + "/manifest.json"))
+    files = manifest["files"]
+    sample = json.load(open(args.work + "/read_sample.json"))
+    uri = args.work + "/lance"
+    import shutil
+    shutil.rmtree(uri, ignore_errors=True)
+
+    def batches():
+        for start in range(0, len(files), 64):
+            chunk = files[start:start + 64]
+            data = [open(f["path"], "rb").read() for f in chunk]
+            yield pa.record_batch([pa.array(range(start, start + len(chunk)), pa.int64()),
+                                   pa.array([f["kind"] for f in chunk]),
+                                   pa.array(data, pa.large_binary())],
+                                  names=["id", "kind", "data"])
+
+    schema = pa.schema([("id", pa.int64()), ("kind", pa.string()), ("data", pa.large_binary())])
+    t0 = time.perf_counter()
+    ds = lance.write_dataset(pa.RecordBatchReader.from_batches(schema, batches()), uri)
+    write_s = time.perf_counter() - t0
+    total = sum(f["size"] for f in files)
+    print(json.dumps({"what": "lance_write", "seconds": write_s, "bytes": total,
+                      "gbps": total / write_s / 1e9}), flush=True)
+    ds = lance.dataset(uri)
+    nbytes = sum(files[i]["size"] for i in sample)
+
+    def one_by_one():
+        for i in sample:
+            t = ds.take([i], columns=["data"])
+            assert len(t.column(0)[0].as_buffer()) == files[i]["size"]
+
+    def batch():
+        t = ds.take(sample, columns=["data"])
+        assert t.num_rows == len(sample)
+
+    one_by_one()  # warm the page cache and the dataset
+    for mode, fn in [("take-one", one_by_one), ("take-batch", batch)]:
+        best = best_cpu = 1e30
+        for _ in range(args.repeat):
+            t0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+            best_cpu = min(best_cpu, time.process_time() - c0)
+        print(json.dumps({"what": "read", "system": "lance-" + mode, "blobs": len(sample),
+                          "bytes": nbytes, "seconds": best, "cpu_seconds": best_cpu,
+                          "blobs_per_s": len(sample) / best, "mb_per_s": nbytes / best / 1e6,
+                          "mb_per_cpu_s": nbytes / best_cpu / 1e6}), flush=True)
+
+
+def summarize(args):
+    rows = [json.loads(line) for line in open(args.results) if line.strip()]
+    sha = next(r for r in rows if r["what"] == "sha256")
+    cdc = next(r["gbps"] for r in rows if r["what"] == "fastcdc")
+    openssl = args.openssl_gbps or sha["gbps"]
+    out = []
+    p = out.append
+    p("Blob store (bench/blob_run.sh); load when started: %s" % args.load)
+    p("")
+    p("| put: chunk + hash + compress + store, from memory | GB/s (wall) | GB/s per core (wall) "
+      "| GB/s per CPU-second |")
+    p("|---|---|---|---|")
+    for r in rows:
+        if r["what"] == "put":
+            label = ("all data" if r["kind"] == "all" else r["kind"] + " only")
+            p("| %s, %d thread(s) | %.2f | %.2f | %.2f |" % (
+                label, r["threads"], r["gbps"], r["gbps_per_core"], r["gbps_per_cpu_second"]))
+    for r in rows:
+        if r["what"] == "put_durable":
+            p("| all data, %d threads, with fsync at Flush | %.2f | | |" % (r["threads"], r["gbps"]))
+    p("")
+    p("Hashing limit: `openssl speed -evp sha256 -bytes 65536` %.2f GB/s; in-process SHA-256 "
+      "%.2f GB/s (%.2f per CPU-second); FastCDC alone %.2f GB/s. Every new byte is hashed twice "
+      "(blob id and chunk id), so 1 thread cannot exceed about half the SHA-256 speed."
+      % (openssl, sha["gbps"], sha.get("gbps_per_cpu_second", 0), cdc))
+    st = next((r for r in rows if r["what"] == "stats"), None)
+    if st:
+        p("")
+        p("| content class | raw | stored | ratio |")
+        p("|---|---|---|---|")
+        for c, v in sorted(st["classes"].items()):
+            p("| %s | %.1f MB | %.1f MB | %.2f |" % (c, v["raw_bytes"] / 1e6,
+                                                   v["stored_bytes"] / 1e6, v["ratio"]))
+    d = next((r for r in rows if r["what"] == "dedup"), None)
+    if d:
+        p("")
+        p("Dedup: %d datasets sharing 80 %% of their photos, %.0f MB put, %.0f MB in packs: ratio "
+          "%.2f (ideal %.2f)." % (d["datasets"], d["logical_bytes"] / 1e6, d["pack_bytes"] / 1e6,
+                                  d["ratio"], d["ideal"]))
+    reads = [r for r in rows if r["what"] == "read"]
+    if reads:
+        p("")
+        p("| random whole-blob reads (%d blobs, %.0f MB, warm cache) | threads | blobs/s | MB/s "
+          "| MB per CPU-second |" % (reads[0]["blobs"], reads[0]["bytes"] / 1e6))
+        p("|---|---|---|---|---|")
+        for r in reads:
+            p("| %s | %s | %.0f | %.0f | %.0f |" % (r["system"], r.get("threads", "-"),
+                                                   r["blobs_per_s"], r["mb_per_s"],
+                                                   r.get("mb_per_cpu_s", 0)))
+    kinds = [r for r in rows if r["what"] == "read_kind"]
+    if kinds:
+        p("")
+        p("| reads by kind, 1 thread | blobs | millpond MB/s | files MB/s | ratio (wall) "
+          "| ratio (CPU) |")
+        p("|---|---|---|---|---|---|")
+        for k in sorted({r["kind"] for r in kinds}):
+            m = next(r for r in kinds if r["kind"] == k and r["system"] == "millpond")
+            f = next(r for r in kinds if r["kind"] == k and r["system"] == "files")
+            p("| %s | %d | %.0f | %.0f | %.2f | %.2f |" % (
+                k, m["blobs"], m["mb_per_s"], f["mb_per_s"], m["mb_per_s"] / f["mb_per_s"],
+                m["mb_per_cpu_s"] / f["mb_per_cpu_s"]))
+
+    def get(system, threads=None, key="mb_per_s"):
+        for r in reads:
+            if r["system"] == system and (threads is None or r.get("threads") == threads):
+                return r.get(key)
+        return None
+
+    put1 = next((r for r in rows if r["what"] == "put" and r["kind"] == "all"
+                 and r["threads"] == 1), None)
+    nthreads = max((r.get("threads", 1) for r in reads if "threads" in r), default=1)
+    p("")
+    p("| ratio | wall clock | per CPU-second | target |")
+    p("|---|---|---|---|")
+
+    def verdict(x, target):
+        return "met" if x >= target else "missed"
+
+    if put1:
+        p("| put GB/s per core (1 thread) | %.2f | %.2f | >= 1.0 (%s) |" % (
+            put1["gbps"], put1["gbps_per_cpu_second"],
+            verdict(max(put1["gbps"], put1["gbps_per_cpu_second"]), 1.0)))
+        p("| put per core / SHA-256 limit | %.2f | %.2f | |" % (
+            put1["gbps"] / openssl, put1["gbps_per_cpu_second"] / openssl))
+    for n in sorted({1, nthreads}):
+        for unit, key in [("MB/s", "mb_per_s"), ("blobs/s", "blobs_per_s")]:
+            m, f = get("millpond", n, key), get("files", n, key)
+            if not (m and f):
+                continue
+            if key == "mb_per_s":
+                mc, fc = get("millpond", n, "mb_per_cpu_s"), get("files", n, "mb_per_cpu_s")
+                p("| reads %s, %d thread(s): millpond / plain files | %.2f | %.2f | >= 0.8 (%s) |"
+                  % (unit, n, m / f, mc / fc, verdict(max(m / f, mc / fc), 0.8)))
+            else:
+                p("| reads %s, %d thread(s): millpond / plain files | %.2f | | >= 0.8 (%s) |"
+                  % (unit, n, m / f, verdict(m / f, 0.8)))
+    m1, l1 = get("millpond", 1), get("lance-take-one")
+    if m1 and l1:
+        p("| reads one at a time: millpond / Lance take | %.2f | %.2f | >= 1 (%s) |" % (
+            m1 / l1, get("millpond", 1, "mb_per_cpu_s") / get("lance-take-one", None, "mb_per_cpu_s"),
+            verdict(m1 / l1, 1)))
+    mb, lb = get("millpond-getmany"), get("lance-take-batch")
+    if mb and lb:
+        p("| batch reads: millpond GetMany / Lance take(all) | %.2f | %.2f | >= 1 (%s) |" % (
+            mb / lb, get("millpond-getmany", None, "mb_per_cpu_s") /
+            get("lance-take-batch", None, "mb_per_cpu_s"), verdict(mb / lb, 1)))
+    print("\n".join(out))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("lance")
+    a.add_argument("--data", required=True)
+    a.add_argument("--work", required=True)
+    a.add_argument("--repeat", type=int, default=3)
+    s = sub.add_parser("summarize")
+    s.add_argument("results")
+    s.add_argument("--openssl-gbps", type=float, default=0)
+    s.add_argument("--load", default="?")
+    args = ap.parse_args()
+    (lance_bench if args.cmd == "lance" else summarize)(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

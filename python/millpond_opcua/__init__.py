@@ -1,0 +1,1 @@
+"""OPC UA connector of millpond: the bridge that `millpond ingest opcua` starts (bridge.py)."""

@@ -1,0 +1,385 @@
+// BlobStore: round trips, range reads over chunks, dedup across puts and store instances,
+// compression by content type, corrupt packs, concurrency, streaming puts.
+#include <fstream>
+#include <thread>
+
+#include <arrow/filesystem/localfs.h>
+#include <arrow/io/interfaces.h>
+
+#include "blob_test_util.h"
+#include "millpond/blob/inspect.h"
+
+namespace millpond::blob {
+namespace {
+
+using testing::BlobTest;
+using testing::LogText;
+using testing::RandomBytes;
+
+class BlobStoreTest : public BlobTest {
+ protected:
+  void SetUp() override {
+    BlobTest::SetUp();
+    options_.average_chunk_size = 4096;  // many chunks from small test blobs
+    options_.small_blob_threshold = 4096;
+  }
+  StoreStats Stats() {
+    auto s = ComputeStats(fs_, root_, options_);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? *s : StoreStats{};
+  }
+  std::vector<std::filesystem::path> PackFiles() {
+    std::vector<std::filesystem::path> out;
+    auto dir = dir_ / "_blobs" / "hot" / "packs";
+    if (!std::filesystem::exists(dir)) return out;
+    for (auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path());
+    return out;
+  }
+};
+
+TEST_F(BlobStoreTest, PutGetRoundTripsAtEverySize) {
+  MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+  for (size_t n : {0u, 1u, 100u, 4095u, 4096u, 100000u, 3000000u}) {
+    std::string data = RandomBytes(n, n + 1);
+    MP_ASSERT_OK_AND_ASSIGN(BlobId id, store->Put(data));
+    EXPECT_EQ(id, BlobId::Of(data));
+    EXPECT_EQ(ReadAll(*store, id), data) << n << " bytes, before flush";
+    MP_ASSERT_OK_AND_ASSIGN(int64_t size, store->Size(id));
+    EXPECT_EQ(size, static_cast<int64_t>(n));
+  }
+  MP_ASSERT_OK(store->Flush());
+  MP_ASSERT_OK_AND_ASSIGN(auto reopened, OpenStore());
+  for (size_t n : {0u, 1u, 100u, 4095u, 4096u, 100000u, 3000000u}) {
+    std::string data = RandomBytes(n, n + 1);
+    EXPECT_EQ(ReadAll(*reopened, BlobId::Of(data)), data) << n << " bytes, other instance";
+  }
+  auto missing = reopened->Get(BlobId::Of("never stored"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("not found"), std::string::npos);
+  MP_ASSERT_OK_AND_ASSIGN(bool has, reopened->Contains(BlobId::Of("never stored")));
+  EXPECT_FALSE(has);
+}
+
+TEST_F(BlobStoreTest, IdsPrintAndParse) {
+  BlobId id = BlobId::Of("abc");
+  EXPECT_EQ(id.ToString(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(*BlobId::Parse(id.ToString()), id);
+  EXPECT_EQ(*BlobId::Parse("blob:" + id.ToString()), id);
+  EXPECT_EQ(*BlobId::Parse(id.Hex()), id);
+  EXPECT_FALSE(BlobId::Parse("sha256:xyz").ok());
+}
+
+TEST_F(BlobStoreTest, RangeReadsSpanChunksForRawAndCompressedBlobs) {
+  MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+  std::string random = RandomBytes(1 << 20, 3);
+  std::string text = LogText(1 << 20, 4);
+  MP_ASSERT_OK_AND_ASSIGN(BlobId rid, store->Put(random));
+  MP_ASSERT_OK_AND_ASSIGN(BlobId tid, store->Put(text));
+  MP_ASSERT_OK(store->Flush());
+  MP_ASSERT_OK_AND_ASSIGN(auto reader, OpenStore());
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 300; ++i) {
+    const bool use_text = i % 2;
+    const std::string& data = use_text ? text : random;
+    const BlobId& id = use_text ? tid : rid;
+    int64_t a = static_cast<int64_t>(rng() % data.size());
+    int64_t len = static_cast<int64_t>(rng() % (i % 3 == 0 ? 50000 : 700));
+    MP_ASSERT_OK_AND_ASSIGN(auto buf, reader->Get(id, a, len));
+    ASSERT_EQ(buf->ToString(), data.substr(a, len)) << "range " << a << "+" << len;
+  }
+  MP_ASSERT_OK_AND_ASSIGN(auto tail, reader->Get(rid, (1 << 20) - 10, -1));
+  EXPECT_EQ(tail->ToString(), random.substr((1 << 20) - 10));
+  MP_ASSERT_OK_AND_ASSIGN(auto past, reader->Get(rid, 1 << 20, 100));
+  EXPECT_EQ(past->size(), 0);
+  EXPECT_FALSE(reader->Get(rid, (1 << 20) + 1, 1).ok());
+}
+
+TEST_F(BlobStoreTest, SameBytesAreStoredOnceAcrossPutsAndStores) {
+  std::string data = RandomBytes(2 << 20, 21);
+  {
+    MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+    MP_ASSERT_OK(store->Put(data).status());
+    MP_ASSERT_OK(store->Put(data).status());  // same instance: a touch
+    MP_ASSERT_OK(store->Flush());
+  }
+  StoreStats first = Stats();
+  EXPECT_EQ(first.blobs, 1);
+  EXPECT_EQ(first.puts, 2);
+  {
+    // A second store (as another process would): finds the blob in the index.
+    MP_ASSERT_OK_AND_ASSIGN(auto other, OpenStore());
+    MP_ASSERT_OK(other->Put(data).status());
+    MP_ASSERT_OK(other->Flush());
+  }
+  StoreStats second = Stats();
+  EXPECT_EQ(second.chunk_bytes, first.chunk_bytes);
+  EXPECT_EQ(second.stored_bytes, first.stored_bytes);
+  EXPECT_EQ(second.puts, 3);
+  EXPECT_EQ(second.logical_bytes, 3 * static_cast<int64_t>(data.size()));
+  {
+    // An edited copy (bytes inserted in the middle) stores only the chunks around the edit.
+    MP_ASSERT_OK_AND_ASSIGN(auto other, OpenStore());
+    std::string edited = data.substr(0, 1 << 20) + "inserted!" + data.substr(1 << 20);
+    MP_ASSERT_OK_AND_ASSIGN(BlobId eid, other->Put(edited));
+    MP_ASSERT_OK(other->Flush());
+    EXPECT_EQ(ReadAll(*other, eid), edited);
+  }
+  StoreStats third = Stats();
+  EXPECT_EQ(third.blobs, 2);
+  EXPECT_LT(third.chunk_bytes - second.chunk_bytes, 64 * 1024);
+}
+
+TEST_F(BlobStoreTest, FlushMakesPutsVisibleToOtherStores) {
+  MP_ASSERT_OK_AND_ASSIGN(auto writer, OpenStore());
+  MP_ASSERT_OK_AND_ASSIGN(auto reader, OpenStore());
+  std::string data = LogText(50000, 8);
+  MP_ASSERT_OK_AND_ASSIGN(BlobId id, writer->Put(data));
+  MP_ASSERT_OK_AND_ASSIGN(bool before, reader->Contains(id));
+  EXPECT_FALSE(before);
+  MP_ASSERT_OK(writer->Flush());
+  MP_ASSERT_OK_AND_ASSIGN(bool after, reader->Contains(id));  // reloads on a miss
+  EXPECT_TRUE(after);
+  EXPECT_EQ(ReadAll(*reader, id), data);
+}
+
+TEST_F(BlobStoreTest, CompressionIsChosenByContentType) {
+  MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+  std::string log = LogText(200000, 1);
+  std::string jpeg = "\xFF\xD8\xFF\xE0" + LogText(200000, 2);  // compressible, but a JPEG
+  std::string noise = RandomBytes(200000, 3);
+  std::string sensor(200000, '\0');
+  for (size_t i = 0; i < sensor.size(); i += 2) sensor[i] = static_cast<char>(i / 512);
+  for (const auto* d : {&log, &jpeg, &noise, &sensor}) MP_ASSERT_OK(store->Put(*d).status());
+  MP_ASSERT_OK(store->Flush());
+  StoreStats s = Stats();
+  ASSERT_TRUE(s.classes.count("text"));
+  ASSERT_TRUE(s.classes.count("jpeg"));
+  ASSERT_TRUE(s.classes.count("binary"));
+  EXPECT_LT(s.classes["text"].stored_bytes * 3, s.classes["text"].raw_bytes);
+  EXPECT_EQ(s.classes["jpeg"].stored_bytes, s.classes["jpeg"].raw_bytes);
+  // binary = noise (kept raw) + sensor dump (compressed).
+  EXPECT_LT(s.classes["binary"].stored_bytes, 200000 + 100000);
+  EXPECT_GT(s.classes["binary"].stored_bytes, 200000);
+  MP_ASSERT_OK_AND_ASSIGN(BlobStat st, store->Stat(BlobId::Of(log)));
+  EXPECT_EQ(st.content_class, "text");
+  EXPECT_LT(st.stored_bytes, st.size / 3);
+  EXPECT_GT(st.chunks, 10);
+  ASSERT_EQ(st.packs.size(), 1u);
+  EXPECT_EQ(st.packs[0].rfind("hot/pack-", 0), 0u);
+}
+
+TEST_F(BlobStoreTest, CorruptOrTruncatedPackIsAnErrorNamingTheFile) {
+  std::string data = RandomBytes(300000, 5);
+  BlobId id;
+  {
+    MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+    MP_ASSERT_OK_AND_ASSIGN(id, store->Put(data));
+    MP_ASSERT_OK(store->Flush());
+  }
+  auto packs = PackFiles();
+  ASSERT_EQ(packs.size(), 1u);
+  const std::string pack = packs[0].string();
+  {
+    std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(1000);
+    char c;
+    f.read(&c, 1);
+    f.seekp(1000);
+    c ^= 0x40;
+    f.write(&c, 1);
+  }
+  {
+    MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+    auto got = store->Get(id);
+    ASSERT_FALSE(got.ok());
+    EXPECT_NE(got.status().message().find(pack), std::string::npos) << got.status().ToString();
+    EXPECT_NE(got.status().message().find("checksum mismatch"), std::string::npos);
+    // A range in an intact chunk still reads.
+    MP_ASSERT_OK_AND_ASSIGN(auto tail, store->Get(id, 290000, 100));
+    EXPECT_EQ(tail->ToString(), data.substr(290000, 100));
+  }
+  MP_ASSERT_OK_AND_ASSIGN(auto report, VerifyStore(fs_, root_, {}, options_));
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_NE(report.problems[0].find(pack), std::string::npos);
+
+  std::filesystem::resize_file(packs[0], 200000);
+  MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+  auto got = store->Get(id, 250000, 10);
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("truncated"), std::string::npos) << got.status().ToString();
+  EXPECT_NE(got.status().message().find(pack), std::string::npos);
+  MP_ASSERT_OK_AND_ASSIGN(auto report2, VerifyStore(fs_, root_, {}, options_));
+  ASSERT_FALSE(report2.ok());
+  EXPECT_NE(report2.problems[0].find(pack), std::string::npos);
+}
+
+TEST_F(BlobStoreTest, CorruptIndexSegmentIsAnErrorNamingTheFile) {
+  {
+    MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+    MP_ASSERT_OK(store->Put("hello").status());
+    MP_ASSERT_OK(store->Flush());
+  }
+  std::filesystem::path seg;
+  for (auto& e : std::filesystem::directory_iterator(dir_ / "_blobs" / "index")) seg = e.path();
+  {
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    char c;
+    f.seekg(50);
+    f.read(&c, 1);
+    c ^= 0x5a;  // always a different byte
+    f.seekp(50);
+    f.write(&c, 1);
+  }
+  auto store = OpenStore();
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find(seg.string()), std::string::npos);
+  MP_ASSERT_OK_AND_ASSIGN(auto report, VerifyStore(fs_, root_, {}, options_));
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.problems[0].find("checksum mismatch"), std::string::npos);
+}
+
+TEST_F(BlobStoreTest, ConcurrentPutsAndParallelReads) {
+  MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+  constexpr int kThreads = 4, kPerThread = 25;
+  std::vector<std::vector<std::string>> data(kThreads);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Every thread also puts the shared blobs: concurrent dedup of the same bytes.
+        std::string d = i % 5 == 0 ? RandomBytes(50000, 1000 + i) : LogText(20000 + i, t * 100 + i);
+        if (!store->Put(d).ok()) ++failures;
+        data[t].push_back(std::move(d));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(failures.load(), 0);
+  MP_ASSERT_OK(store->Flush());
+  MP_ASSERT_OK_AND_ASSIGN(auto reader, OpenStore());
+  std::vector<BlobRange> ranges;
+  std::vector<std::string> expect;
+  for (auto& v : data) {
+    for (auto& d : v) {
+      ranges.push_back(BlobRange{BlobId::Of(d), 0, -1});
+      expect.push_back(d);
+    }
+  }
+  auto got = reader->GetMany(ranges, 4);
+  ASSERT_EQ(got.size(), expect.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_TRUE(got[i].ok()) << got[i].status().ToString();
+    EXPECT_EQ((*got[i])->ToString(), expect[i]);
+  }
+  StoreStats s = Stats();
+  EXPECT_EQ(s.blobs, kThreads * kPerThread - (kThreads - 1) * (kPerThread / 5));
+  MP_ASSERT_OK_AND_ASSIGN(auto report, VerifyStore(fs_, root_, {}, options_));
+  EXPECT_TRUE(report.ok()) << report.problems[0];
+}
+
+TEST_F(BlobStoreTest, PacksRollAtTheTargetSize) {
+  options_.target_pack_size = 256 * 1024;
+  MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+  std::string data = RandomBytes(1 << 20, 77);
+  MP_ASSERT_OK_AND_ASSIGN(BlobId id, store->Put(data));
+  EXPECT_EQ(ReadAll(*store, id), data);  // spans sealed and open packs before the flush
+  MP_ASSERT_OK(store->Flush());
+  auto packs = PackFiles();
+  EXPECT_GE(packs.size(), 4u);
+  for (auto& p : packs) EXPECT_LE(std::filesystem::file_size(p), 256u * 1024 + 8192);
+  MP_ASSERT_OK_AND_ASSIGN(auto reader, OpenStore());
+  EXPECT_EQ(ReadAll(*reader, id), data);
+}
+
+TEST_F(BlobStoreTest, PutFileStreamsLargeFilesToTheSameChunks) {
+  options_.average_chunk_size = 64 * 1024;
+  options_.small_blob_threshold = 64 * 1024;
+  std::string data = RandomBytes(40 << 20, 9) + LogText(30 << 20, 10);  // > 64 MiB: streamed
+  auto path = dir_ / "big.bin";
+  {
+    std::ofstream f(path, std::ios::binary);
+    f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  }
+  MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+  MP_ASSERT_OK_AND_ASSIGN(BlobId id, store->PutFile(path.string()));
+  EXPECT_EQ(id, BlobId::Of(data));
+  MP_ASSERT_OK(store->Flush());
+  StoreStats once = Stats();
+  // The same bytes put from memory chunk identically: nothing new is stored.
+  MP_ASSERT_OK_AND_ASSIGN(BlobId again, store->Put(data));
+  EXPECT_EQ(again, id);
+  MP_ASSERT_OK(store->Flush());
+  EXPECT_EQ(Stats().stored_bytes, once.stored_bytes);
+  MP_ASSERT_OK_AND_ASSIGN(auto mid, store->Get(id, 40 << 20, 1 << 20));
+  EXPECT_EQ(mid->ToString(), data.substr(40 << 20, 1 << 20));
+  EXPECT_FALSE(store->PutFile((dir_ / "absent").string()).ok());
+}
+
+// Counts the bytes read from pack files: a range read must not touch the rest of its pack.
+class CountingFile : public arrow::io::RandomAccessFile {
+ public:
+  CountingFile(std::shared_ptr<arrow::io::RandomAccessFile> f, std::atomic<int64_t>* n)
+      : f_(std::move(f)), n_(n) {}
+  arrow::Status Close() override { return f_->Close(); }
+  bool closed() const override { return f_->closed(); }
+  arrow::Result<int64_t> Tell() const override { return f_->Tell(); }
+  arrow::Status Seek(int64_t p) override { return f_->Seek(p); }
+  arrow::Result<int64_t> GetSize() override { return f_->GetSize(); }
+  arrow::Result<int64_t> Read(int64_t n, void* out) override {
+    *n_ += n;
+    return f_->Read(n, out);
+  }
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Read(int64_t n) override {
+    *n_ += n;
+    return f_->Read(n);
+  }
+  arrow::Result<int64_t> ReadAt(int64_t p, int64_t n, void* out) override {
+    *n_ += n;
+    return f_->ReadAt(p, n, out);
+  }
+  arrow::Result<std::shared_ptr<arrow::Buffer>> ReadAt(int64_t p, int64_t n) override {
+    *n_ += n;
+    return f_->ReadAt(p, n);
+  }
+
+ private:
+  std::shared_ptr<arrow::io::RandomAccessFile> f_;
+  std::atomic<int64_t>* n_;
+};
+
+class CountingFs : public arrow::fs::LocalFileSystem {
+ public:
+  std::atomic<int64_t> pack_bytes{0};
+  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
+      const std::string& path) override {
+    ARROW_ASSIGN_OR_RAISE(auto f, arrow::fs::LocalFileSystem::OpenInputFile(path));
+    if (path.find(".mpk") == std::string::npos) return f;
+    return std::make_shared<CountingFile>(std::move(f), &pack_bytes);
+  }
+};
+
+TEST_F(BlobStoreTest, RangeReadsTouchOnlyTheChunksNeeded) {
+  auto counting = std::make_shared<CountingFs>();
+  fs_ = std::make_shared<fs::FileSystem>(counting, /*local=*/true);
+  options_.mmap_reads = false;  // count reads through the file system
+  std::string data = RandomBytes(8 << 20, 31);
+  {
+    MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+    MP_ASSERT_OK(store->Put(data).status());
+    MP_ASSERT_OK(store->Put(RandomBytes(8 << 20, 32)).status());  // same pack
+    MP_ASSERT_OK(store->Flush());
+  }
+  MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+  counting->pack_bytes = 0;
+  MP_ASSERT_OK_AND_ASSIGN(auto buf, store->Get(BlobId::Of(data), 5000000, 100));
+  EXPECT_EQ(buf->ToString(), data.substr(5000000, 100));
+  EXPECT_LE(counting->pack_bytes.load(), 2 * 16 * 1024) << "one or two 4 KiB-average chunks";
+  counting->pack_bytes = 0;
+  MP_ASSERT_OK_AND_ASSIGN(auto whole, store->Get(BlobId::Of(data)));
+  EXPECT_EQ(counting->pack_bytes.load(), static_cast<int64_t>(data.size()));
+}
+
+}  // namespace
+}  // namespace millpond::blob
