@@ -579,15 +579,21 @@ std::shared_ptr<arrow::Schema> KeyValueOutputSchema(const paimon::TableSchema& s
   return arrow::schema(fields);
 }
 
-Result<std::shared_ptr<arrow::Table>> MergeKeyValues(const paimon::TableSchema& schema,
-                                                     const std::vector<KeyValueRows>& runs) {
-  ARROW_ASSIGN_OR_RAISE(MergeOptions o, ParseMergeOptions(schema));
-  auto out_schema = KeyValueOutputSchema(schema);
-  std::vector<std::shared_ptr<arrow::Table>> tables;
+namespace {
+
+// The rows of several runs side by side: one table, and per row its sequence number, kind and
+// the level of the file it came from.
+struct Gathered {
+  std::shared_ptr<arrow::Table> all;
   std::vector<int64_t> seq;
   std::vector<RowKind> kinds;
   std::vector<int32_t> levels;
-  const bool lookup_merge = WrapsLookupMerge(schema, o);
+};
+
+Result<Gathered> Gather(const std::vector<KeyValueRows>& runs,
+                        const std::shared_ptr<arrow::Schema>& out_schema) {
+  Gathered g;
+  std::vector<std::shared_ptr<arrow::Table>> tables;
   for (const auto& r : runs) {
     if (!r.values) continue;
     if (static_cast<size_t>(r.values->num_rows()) != r.sequence_numbers.size() ||
@@ -600,15 +606,21 @@ Result<std::shared_ptr<arrow::Table>> MergeKeyValues(const paimon::TableSchema& 
     }
     ARROW_ASSIGN_OR_RAISE(auto t, r.values->RenameColumns(out_schema->field_names()));
     tables.push_back(arrow::Table::Make(out_schema, t->columns(), t->num_rows()));
-    seq.insert(seq.end(), r.sequence_numbers.begin(), r.sequence_numbers.end());
-    kinds.insert(kinds.end(), r.kinds.begin(), r.kinds.end());
-    levels.insert(levels.end(), r.sequence_numbers.size(), r.level);
+    g.seq.insert(g.seq.end(), r.sequence_numbers.begin(), r.sequence_numbers.end());
+    g.kinds.insert(g.kinds.end(), r.kinds.begin(), r.kinds.end());
+    g.levels.insert(g.levels.end(), r.sequence_numbers.size(), r.level);
   }
-  if (tables.empty() || seq.empty()) return arrow::Table::MakeEmpty(out_schema);
-  ARROW_ASSIGN_OR_RAISE(auto all, arrow::ConcatenateTables(tables));
-  ARROW_ASSIGN_OR_RAISE(all, all->CombineChunks());
-  Merger merger(schema, o, *all, seq, kinds);
-  std::vector<int64_t> order(seq.size());
+  if (tables.empty() || g.seq.empty()) return g;
+  ARROW_ASSIGN_OR_RAISE(g.all, arrow::ConcatenateTables(tables));
+  ARROW_ASSIGN_OR_RAISE(g.all, g.all->CombineChunks());
+  return g;
+}
+
+// Calls `reduce` with the rows of each key, in key order, each key's rows in merge order (by
+// sequence); tables that need lookup keep only the lowest record above level 0 and level 0.
+template <typename Reduce>
+Status ForEachKey(const Merger& merger, const Gathered& g, bool lookup_merge, Reduce&& reduce) {
+  std::vector<int64_t> order(g.seq.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
     int c = merger.CompareKeys(a, b);
@@ -616,16 +628,33 @@ Result<std::shared_ptr<arrow::Table>> MergeKeyValues(const paimon::TableSchema& 
     return merger.CompareSequence(a, b) < 0;
   });
   std::vector<int64_t> group;
-  for (size_t i = 0; i < order.size(); ++i) {
-    if (!group.empty() && merger.CompareKeys(group.back(), order[i]) != 0) {
-      if (lookup_merge) KeepLowestHighLevel(&group, levels);
-      ARROW_RETURN_NOT_OK(merger.Reduce(group));
-      group.clear();
-    }
-    group.push_back(order[i]);
+  auto flush = [&]() -> Status {
+    if (lookup_merge) KeepLowestHighLevel(&group, g.levels);
+    ARROW_RETURN_NOT_OK(reduce(group));
+    group.clear();
+    return Status::OK();
+  };
+  for (int64_t r : order) {
+    if (!group.empty() && merger.CompareKeys(group.back(), r) != 0) ARROW_RETURN_NOT_OK(flush());
+    group.push_back(r);
   }
-  if (!group.empty() && lookup_merge) KeepLowestHighLevel(&group, levels);
-  if (!group.empty()) ARROW_RETURN_NOT_OK(merger.Reduce(group));
+  if (!group.empty()) ARROW_RETURN_NOT_OK(flush());
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::shared_ptr<arrow::Table>> MergeKeyValues(const paimon::TableSchema& schema,
+                                                     const std::vector<KeyValueRows>& runs) {
+  ARROW_ASSIGN_OR_RAISE(MergeOptions o, ParseMergeOptions(schema));
+  auto out_schema = KeyValueOutputSchema(schema);
+  ARROW_ASSIGN_OR_RAISE(Gathered g, Gather(runs, out_schema));
+  if (!g.all) return arrow::Table::MakeEmpty(out_schema);
+  Merger merger(schema, o, *g.all, g.seq, g.kinds);
+  ARROW_RETURN_NOT_OK(ForEachKey(merger, g, WrapsLookupMerge(schema, o),
+                                 [&](const std::vector<int64_t>& group) {
+                                   return merger.Reduce(group);
+                                 }));
   return merger.Finish(out_schema);
 }
 
@@ -634,64 +663,30 @@ Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& sche
                                                  bool drop_delete) {
   ARROW_ASSIGN_OR_RAISE(MergeOptions o, ParseMergeOptions(schema));
   auto out_schema = KeyValueOutputSchema(schema);
-  std::vector<std::shared_ptr<arrow::Table>> tables;
-  std::vector<int64_t> seq;
-  std::vector<RowKind> kinds;
-  std::vector<int32_t> levels;
-  const bool lookup_merge = WrapsLookupMerge(schema, o);
-  for (const auto& r : runs) {
-    if (!r.values) continue;
-    if (static_cast<size_t>(r.values->num_rows()) != r.sequence_numbers.size() ||
-        r.sequence_numbers.size() != r.kinds.size()) {
-      return Status::Invalid("key-value rows: values, sequence numbers and kinds differ in length");
-    }
-    ARROW_ASSIGN_OR_RAISE(auto t, r.values->RenameColumns(out_schema->field_names()));
-    tables.push_back(arrow::Table::Make(out_schema, t->columns(), t->num_rows()));
-    seq.insert(seq.end(), r.sequence_numbers.begin(), r.sequence_numbers.end());
-    kinds.insert(kinds.end(), r.kinds.begin(), r.kinds.end());
-    levels.insert(levels.end(), r.sequence_numbers.size(), r.level);
-  }
+  ARROW_ASSIGN_OR_RAISE(Gathered g, Gather(runs, out_schema));
   KeyValueRows out;
-  if (tables.empty() || seq.empty()) {
+  if (!g.all) {
     ARROW_ASSIGN_OR_RAISE(out.values, arrow::Table::MakeEmpty(out_schema));
     return out;
   }
-  ARROW_ASSIGN_OR_RAISE(auto all, arrow::ConcatenateTables(tables));
-  ARROW_ASSIGN_OR_RAISE(all, all->CombineChunks());
-  Merger merger(schema, o, *all, seq, kinds);
-  std::vector<int64_t> order(seq.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    int c = merger.CompareKeys(a, b);
-    if (c != 0) return c < 0;
-    return merger.CompareSequence(a, b) < 0;
-  });
-  auto reduce = [&](std::vector<int64_t> group) -> Status {
-    if (lookup_merge) KeepLowestHighLevel(&group, levels);
+  Merger merger(schema, o, *g.all, g.seq, g.kinds);
+  auto reduce = [&](const std::vector<int64_t>& group) -> Status {
     const size_t before = merger.OutputRows();
     ARROW_RETURN_NOT_OK(merger.Reduce(group));
-    int64_t max_seq = seq[group[0]];
-    for (int64_t r : group) max_seq = std::max(max_seq, seq[r]);
+    int64_t max_seq = g.seq[group[0]];
+    for (int64_t r : group) max_seq = std::max(max_seq, g.seq[r]);
     if (merger.OutputRows() > before) {
       out.sequence_numbers.push_back(max_seq);
       out.kinds.push_back(RowKind::kInsert);
     } else if (!drop_delete) {
       merger.EmitRaw(group.back());
       out.sequence_numbers.push_back(max_seq);
-      RowKind last = kinds[group.back()];
+      RowKind last = g.kinds[group.back()];
       out.kinds.push_back(IsRetract(last) ? last : RowKind::kDelete);
     }
     return Status::OK();
   };
-  std::vector<int64_t> group;
-  for (size_t i = 0; i < order.size(); ++i) {
-    if (!group.empty() && merger.CompareKeys(group.back(), order[i]) != 0) {
-      ARROW_RETURN_NOT_OK(reduce(group));
-      group.clear();
-    }
-    group.push_back(order[i]);
-  }
-  if (!group.empty()) ARROW_RETURN_NOT_OK(reduce(group));
+  ARROW_RETURN_NOT_OK(ForEachKey(merger, g, WrapsLookupMerge(schema, o), reduce));
   ARROW_ASSIGN_OR_RAISE(out.values, merger.Finish(out_schema));
   return out;
 }
