@@ -62,6 +62,22 @@ void AddCommonOptions(CLI::App* cmd, CommonArgs* a) {
                                              "interrupted");
 }
 
+// The target table (--table, else the config file's) and the source id (--source-id, else the
+// config file's, else "<kind>-<table>").
+Result<std::pair<std::string, std::string>> ResolveTarget(const CommonArgs& common,
+                                                          const std::string& config_table,
+                                                          const std::string& config_source,
+                                                          const std::string& kind,
+                                                          const std::string& file) {
+  std::string table = !common.table.empty() ? common.table : config_table;
+  if (table.empty()) return Status::Invalid("--table is required (or table: in the ", file, ")");
+  ARROW_RETURN_NOT_OK(table::Catalog::ParseIdentifier(table).status());
+  std::string source_id = !common.source_id.empty() ? common.source_id
+                          : !config_source.empty()  ? config_source
+                                                    : kind + "-" + table;
+  return std::make_pair(std::move(table), std::move(source_id));
+}
+
 Status CheckSourceId(const std::string& id) {
   for (char ch : id) {
     if (!(isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.')) {
@@ -156,12 +172,9 @@ Status RunIngestModbus(const std::string& warehouse, const ModbusArgs& a) {
     config.timeout_ms = *d;
   }
   ARROW_RETURN_NOT_OK(config.Plan());
-  const std::string table = !a.common.table.empty() ? a.common.table : config.table;
-  if (table.empty()) return Status::Invalid("--table is required (or table: in the map file)");
-  ARROW_RETURN_NOT_OK(table::Catalog::ParseIdentifier(table).status());
-  const std::string source_id = !a.common.source_id.empty() ? a.common.source_id
-                                : !config.source.empty()    ? config.source
-                                                            : "modbus-" + table;
+  ARROW_ASSIGN_OR_RAISE(auto target, ResolveTarget(a.common, config.table, config.source,
+                                                   "modbus", "map file"));
+  const auto& [table, source_id] = target;
   ARROW_ASSIGN_OR_RAISE(auto setup, MakeSetup(warehouse, a.common, source_id));
 
   auto rows = RowsOptions(a.common, source_id, table, config.dead_letter_table, config.raw_table);
@@ -216,12 +229,9 @@ Status RunIngestOpcua(const std::string& warehouse, const OpcuaArgs& a) {
     if (!d.ok()) return Status::Invalid("--publishing-interval: ", d.status().message());
     config.publishing_interval_ms = *d;
   }
-  const std::string table = !a.common.table.empty() ? a.common.table : config.table;
-  if (table.empty()) return Status::Invalid("--table is required (or table: in the nodes file)");
-  ARROW_RETURN_NOT_OK(table::Catalog::ParseIdentifier(table).status());
-  const std::string source_id = !a.common.source_id.empty() ? a.common.source_id
-                                : !config.source.empty()    ? config.source
-                                                            : "opcua-" + table;
+  ARROW_ASSIGN_OR_RAISE(auto target, ResolveTarget(a.common, config.table, config.source,
+                                                   "opcua", "nodes file"));
+  const auto& [table, source_id] = target;
   ARROW_ASSIGN_OR_RAISE(auto setup, MakeSetup(warehouse, a.common, source_id));
   auto rows = RowsOptions(a.common, source_id, table, config.dead_letter_table, config.raw_table);
   rows.default_schema = ingest::opcua::OpcuaReadingsSchema();

@@ -1,6 +1,7 @@
 // StreamScan tests on a real local warehouse: full read then follow, --from-snapshot, consumer
 // progress and resume, COMPACT snapshots skipped, expiration honouring consumers, a committer
 // racing the stream, and stopping. Primary-key tables: changelog_test.cc.
+#include "table_test_util.h"
 #include "millpond/table/stream_scan.h"
 
 #include <filesystem>
@@ -52,17 +53,12 @@ std::vector<std::string> Inserts(int64_t first, int64_t n) {
   return out;
 }
 
-class StreamScanTest : public ::testing::Test {
+class StreamScanTest : public WarehouseTest {
  protected:
+  StreamScanTest() : WarehouseTest("millpond_stream_test_") {}
+
   void SetUp() override {
-    ASSERT_TRUE(arrow::compute::Initialize().ok());
-    dir_ = std::filesystem::temp_directory_path() /
-           ("millpond_stream_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto c = Catalog::Open(dir_.string(), /*create_if_missing=*/true);
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    catalog_ = std::move(*c);
+    WarehouseTest::SetUp();
     paimon::TableSchema s;
     for (auto [name, type] : std::vector<std::pair<std::string, std::string>>{
              {"id", "BIGINT NOT NULL"}, {"line", "STRING"}, {"value", "INT"}}) {
@@ -77,21 +73,8 @@ class StreamScanTest : public ::testing::Test {
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     table_ = std::move(*t);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   static std::shared_ptr<arrow::RecordBatch> Batch(int64_t first, int64_t n) {
-    arrow::Int64Builder ids;
-    arrow::StringBuilder lines;
-    arrow::Int32Builder values;
-    for (int64_t i = first; i < first + n; ++i) {
-      EXPECT_TRUE(ids.Append(i).ok());
-      EXPECT_TRUE(lines.Append("L" + std::to_string(i % 2)).ok());
-      EXPECT_TRUE(values.Append(static_cast<int32_t>(i * 10)).ok());
-    }
-    auto schema = arrow::schema({arrow::field("id", arrow::int64()),
-                                 arrow::field("line", arrow::utf8()),
-                                 arrow::field("value", arrow::int32())});
-    return arrow::RecordBatch::Make(schema, n, {*ids.Finish(), *lines.Finish(), *values.Finish()});
+    return IdLineValueBatch(first, n, /*lines=*/2);
   }
 
   // Writes rows [first, first + n) as one commit; returns the snapshot id.
@@ -134,8 +117,6 @@ class StreamScanTest : public ::testing::Test {
     return r.ok() ? *r : std::nullopt;
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<Table> table_;
   FakeClock clock_;
 };

@@ -39,18 +39,7 @@ class TableTest : public WarehouseTest {
   }
 
   static std::shared_ptr<arrow::RecordBatch> Batch(int64_t first, int64_t n) {
-    arrow::Int64Builder ids;
-    arrow::StringBuilder lines;
-    arrow::Int32Builder values;
-    for (int64_t i = first; i < first + n; ++i) {
-      EXPECT_TRUE(ids.Append(i).ok());
-      EXPECT_TRUE(lines.Append("L" + std::to_string(i % 3)).ok());
-      EXPECT_TRUE(values.Append(static_cast<int32_t>(i * 10)).ok());
-    }
-    auto schema = arrow::schema({arrow::field("id", arrow::int64()),
-                                 arrow::field("line", arrow::utf8()),
-                                 arrow::field("value", arrow::int32())});
-    return arrow::RecordBatch::Make(schema, n, {*ids.Finish(), *lines.Finish(), *values.Finish()});
+    return IdLineValueBatch(first, n, /*lines=*/3);
   }
 
   static int64_t WriteCommit(const Table& t, int64_t first, int64_t n) {

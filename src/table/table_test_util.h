@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include <arrow/api.h>
 #include <arrow/compute/initialize.h>
 #include <gtest/gtest.h>
 
@@ -39,5 +40,20 @@ class WarehouseTest : public ::testing::Test {
  private:
   std::string prefix_;
 };
+
+/// Rows [first, first + n) of (id BIGINT, line STRING "L<id % lines>", value INT id * 10).
+inline std::shared_ptr<arrow::RecordBatch> IdLineValueBatch(int64_t first, int64_t n, int lines) {
+  arrow::Int64Builder ids;
+  arrow::StringBuilder line;
+  arrow::Int32Builder values;
+  for (int64_t i = first; i < first + n; ++i) {
+    EXPECT_TRUE(ids.Append(i).ok());
+    EXPECT_TRUE(line.Append("L" + std::to_string(i % lines)).ok());
+    EXPECT_TRUE(values.Append(static_cast<int32_t>(i * 10)).ok());
+  }
+  auto schema = arrow::schema({arrow::field("id", arrow::int64()), arrow::field("line", arrow::utf8()),
+                               arrow::field("value", arrow::int32())});
+  return arrow::RecordBatch::Make(schema, n, {*ids.Finish(), *line.Finish(), *values.Finish()});
+}
 
 }  // namespace millpond::table
