@@ -9,30 +9,16 @@ the rows of an in-memory model, and no bucket may exceed num-sorted-run.stop-tri
 
 import json
 import random
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from mpcli import canonical, harness
-from test_pk_write_interop import TOOL, TOOL_MISSING, JAVA_MISSING, PYPAIMON_MISSING, _rows_table
+from test_pk_write_interop import (TOOL_MISSING, JAVA_MISSING, PYPAIMON_MISSING, _rows_table,
+                                   check_readers, tool, write)
 
 pytestmark = pytest.mark.skipif(bool(TOOL_MISSING or (JAVA_MISSING and PYPAIMON_MISSING)),
                                 reason=str(TOOL_MISSING or JAVA_MISSING))
-
-
-def tool(*args):
-    p = subprocess.run([str(TOOL), *map(str, args)], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=300)
-    assert p.returncode == 0, p.stderr.decode(errors="replace")
-    return p
-
-
-def write(wh, name, tmp_path, table, mode="upsert"):
-    import pyarrow.parquet as pq
-    path = tmp_path / ("in-%d.parquet" % len(list(tmp_path.glob("in-*.parquet"))))
-    pq.write_table(table, str(path))
-    return tool(wh, name, "write", path, "--mode", mode)
 
 
 def runs(wh, name):
@@ -46,14 +32,6 @@ def commit_kinds(wh, name):
     snaps = sorted(Path(wh, db + ".db", t, "snapshot").glob("snapshot-*"),
                    key=lambda p: int(p.name.split("-")[1]))
     return [json.loads(p.read_text())["commitKind"] for p in snaps]
-
-
-def check_readers(wh, name, expected_table):
-    expected = canonical.rows(expected_table)
-    if not JAVA_MISSING:
-        assert harness.java_read(wh, name) == expected, "Paimon Java"
-    if not PYPAIMON_MISSING:
-        assert harness.pypaimon_read(wh, name) == expected, "pypaimon"
 
 
 def test_upserts_deletes_auto_and_full_compaction(tmp_path):
