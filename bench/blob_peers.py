@@ -126,6 +126,16 @@ def summarize(args):
                 k, m["blobs"], m["mb_per_s"], f["mb_per_s"], m["mb_per_s"] / f["mb_per_s"],
                 m["mb_per_cpu_s"] / f["mb_per_cpu_s"]))
 
+    colds = [r for r in rows if r["what"] == "read_cold"]
+    if colds:
+        p("")
+        p("| random whole-blob reads, cold cache (packs and files dropped from the page cache) "
+          "| threads | blobs/s | MB/s | MB per CPU-second |")
+        p("|---|---|---|---|---|")
+        for r in colds:
+            p("| %s | %s | %.0f | %.0f | %.0f |" % (r["system"], r["threads"], r["blobs_per_s"],
+                                                   r["mb_per_s"], r["mb_per_cpu_s"]))
+
     def get(system, threads=None, key="mb_per_s"):
         for r in reads:
             if r["system"] == system and (threads is None or r.get("threads") == threads):
@@ -160,6 +170,21 @@ def summarize(args):
             else:
                 p("| reads %s, %d thread(s): millpond / plain files | %.2f | | >= 0.8 (%s) |"
                   % (unit, n, m / f, verdict(m / f, 0.8)))
+    raw = [k for k in ("photo", "video", "sensor") if any(r["kind"] == k for r in kinds)]
+    if raw:
+        def rate(system):
+            sel = [r for r in kinds if r["kind"] in raw and r["system"] == system]
+            return sum(r["bytes"] for r in sel) / sum(r["seconds"] for r in sel)
+        x = rate("millpond") / rate("files")
+        p("| reads MB/s, content stored as is (%s), 1 thread: millpond / plain files | %.2f | "
+          "| >= 0.8 (%s) |" % (", ".join(raw), x, verdict(x, 0.8)))
+    for n in sorted({r["threads"] for r in colds}):
+        mc = next((r for r in colds if r["system"] == "millpond" and r["threads"] == n), None)
+        fc = next((r for r in colds if r["system"] == "files" and r["threads"] == n), None)
+        if mc and fc:
+            x = mc["mb_per_s"] / fc["mb_per_s"]
+            p("| cold-cache reads MB/s, %d thread(s): millpond / plain files | %.2f | %.2f "
+              "| >= 0.8 (%s) |" % (n, x, mc["mb_per_cpu_s"] / fc["mb_per_cpu_s"], verdict(x, 0.8)))
     m1, l1 = get("millpond", 1), get("lance-take-one")
     if m1 and l1:
         p("| reads one at a time: millpond / Lance take | %.2f | %.2f | >= 1 (%s) |" % (

@@ -12,7 +12,7 @@ PAIMON_JAVA_VERSION=1.4.2
 APT_PACKAGES=(build-essential cmake ninja-build pkg-config python3-venv python3-dev
   libavro-dev libzstd-dev zlib1g-dev liblz4-dev libssl-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
-  libmagic-dev libavformat-dev libavcodec-dev libavutil-dev libexif-dev ffmpeg
+  libmagic-dev libavformat-dev libavcodec-dev libavutil-dev libexif-dev ffmpeg libisal-dev
   libmosquitto-dev mosquitto mosquitto-clients libprotobuf-dev protobuf-compiler libyaml-cpp-dev
   libmodbus-dev prometheus-cpp-dev ccache
   openjdk-17-jdk-headless maven)

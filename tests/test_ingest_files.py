@@ -159,6 +159,42 @@ def test_reingest_adds_nothing_and_changes_become_versions(tmp_path):
         b"spindle alarm at 14:03\n"
 
 
+def test_concurrent_ingests_of_one_folder_add_each_file_once(tmp_path):
+    # Four ingests of the same folder at once: each commit lands only on the snapshot its known
+    # files came from, so a racing ingest re-reads them and drops what another one added.
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    rnd = __import__("random").Random(7)
+    for i in range(40):
+        (folder / ("part-%02d.bin" % i)).write_bytes(rnd.randbytes(300_000 + i))
+    wh = tmp_path / "wh"
+
+    def ingest_all():
+        procs = [mpcli.start(wh, "ingest", "files", folder, "--table", "db.shared")
+                 for _ in range(4)]
+        return [mpcli.finish(p) for p in procs]
+
+    outs = ingest_all()
+    got = rows(wh, "db.shared", tmp_path, "path,version,sha256")
+    assert sorted((r["path"], r["version"]) for r in got) == \
+        sorted(("part-%02d.bin" % i, 1) for i in range(40)), outs
+    assert all(r["sha256"] == sha(folder / r["path"]) for r in got)
+    added = sum(int(o.split(" new,")[0].split()[-1]) for o in outs)
+    assert added == 40, outs
+    # Changed files become version 2 exactly once, whichever ingest commits them.
+    for i in range(0, 40, 4):
+        (folder / ("part-%02d.bin" % i)).write_bytes(rnd.randbytes(1000 + i))
+    outs = ingest_all()
+    got = rows(wh, "db.shared", tmp_path, "path,version,sha256")
+    versions = {}
+    for r in got:
+        versions.setdefault(r["path"], []).append(r["version"])
+    assert {p: sorted(v) for p, v in versions.items()} == {
+        "part-%02d.bin" % i: ([1, 2] if i % 4 == 0 else [1]) for i in range(40)}, outs
+    latest = {r["path"]: r["sha256"] for r in got if r["version"] == max(versions[r["path"]])}
+    assert all(latest[p] == sha(folder / p) for p in latest)
+
+
 # ---- hostile paths, unreadable and changing files --------------------------------------------------
 
 def test_hostile_entries_are_named_and_skipped_the_rest_is_committed(tmp_path):

@@ -23,6 +23,7 @@
 #include "millpond/paimon/blob_format.h"
 #include "millpond/table/blob_reader.h"
 #include "millpond/table/catalog.h"
+#include "millpond/table/manifest_io.h"
 
 namespace millpond::blob {
 
@@ -138,9 +139,10 @@ Result<std::map<std::string, Known>> LoadKnown(const table::Table& t) {
 class Ingest {
  public:
   Ingest(const IngestFilesOptions& options, table::Table* table, BlobStore* store,
-         DescriptorMaker* maker, MediaProbe* probe, std::map<std::string, Known> known)
+         DescriptorMaker* maker, MediaProbe* probe, std::map<std::string, Known> known,
+         std::optional<int64_t> known_as_of)
       : options_(options), table_(table), store_(store), maker_(maker), probe_(probe),
-        known_(std::move(known)) {}
+        known_(std::move(known)), known_as_of_(known_as_of) {}
 
   Status Run(const std::vector<WalkedFile>& files, IngestFilesResult* result) {
     result_ = result;
@@ -221,11 +223,49 @@ class Ingest {
     return Status::OK();
   }
 
-  // Flushes the store (blobs before the rows that reference them) and commits the batch.
+  // Flushes the store (blobs before the rows that reference them) and commits the batch. The
+  // commit lands only on the snapshot the known files were read from: when another ingest of the
+  // table committed meanwhile, the known files are read again, rows for files it already added
+  // are dropped, versions are renumbered, and the batch is committed again (nothing twice).
   Status Commit() {
     if (pending_.empty()) return Status::OK();
     ARROW_RETURN_NOT_OK(store_->Flush());
     ARROW_RETURN_NOT_OK(maker_->Refresh());
+    constexpr int kAttempts = 50;
+    for (int attempt = 0; attempt < kAttempts && !pending_.empty(); ++attempt) {
+      auto st = TryCommit();
+      if (!st.IsCancelled()) return st;
+      ARROW_RETURN_NOT_OK(Rebase());
+    }
+    if (pending_.empty()) return Status::OK();
+    return Status::IOError("ingest into ", table_->name(), " lost ", kAttempts,
+                           " commit races with other ingests in a row; run it again");
+  }
+
+  // Reads the known files again at the latest snapshot and rebases the pending rows on them.
+  Status Rebase() {
+    ARROW_ASSIGN_OR_RAISE(known_as_of_, table_->snapshots().LatestSnapshotId());
+    ARROW_ASSIGN_OR_RAISE(known_, LoadKnown(*table_));
+    std::vector<Row> kept;
+    for (auto& r : pending_) {
+      auto it = known_.find(r.path);
+      const Known* k = it == known_.end() ? nullptr : &it->second;
+      (r.version > 1 ? result_->new_versions : result_->added)--;
+      if (k && (k->sha256 == r.id.Hex() || (k->size == r.size && k->mtime_ms == r.mtime_ms))) {
+        ++result_->unchanged;  // another ingest added it meanwhile
+        result_->bytes_added -= r.size;
+        pending_bytes_ -= r.size;
+        continue;
+      }
+      r.version = k ? k->version + 1 : 1;
+      (r.version > 1 ? result_->new_versions : result_->added)++;
+      kept.push_back(std::move(r));
+    }
+    pending_ = std::move(kept);
+    return Status::OK();
+  }
+
+  Status TryCommit() {
     ARROW_ASSIGN_OR_RAISE(auto schema, table_->LatestSchema());
     arrow::StringBuilder path, content_type, sha, from, codec;
     arrow::Int32Builder version, width, height;
@@ -291,7 +331,21 @@ class Ingest {
     }
     table::CommitOptions co;
     co.properties["millpond.ingest.files"] = options_.dir;
-    ARROW_ASSIGN_OR_RAISE(int64_t snapshot, table_->Commit(*entries, co));
+    co.precondition = [this](const paimon::Snapshot* latest) {
+      const std::optional<int64_t> id = latest ? std::optional<int64_t>(latest->id) : std::nullopt;
+      if (id == known_as_of_) return Status::OK();
+      return Status::Cancelled("another ingest committed to the table meanwhile");
+    };
+    auto committed = table_->Commit(*entries, co);
+    if (!committed.ok()) {
+      for (const auto& e : *entries) {  // written for this attempt only: nothing refers to them
+        auto path = table::DataFilePath(schema, table_->path(), e);
+        if (path.ok()) (void)table_->file_system()->DeleteFile(*path);
+      }
+      return committed.status();
+    }
+    const int64_t snapshot = *committed;
+    known_as_of_ = snapshot;
     result_->snapshots.push_back(snapshot);
     for (const auto& r : pending_) {
       known_[r.path] = Known{r.version, r.size, r.mtime_ms, r.id.Hex()};
@@ -307,6 +361,7 @@ class Ingest {
   DescriptorMaker* maker_;
   MediaProbe* probe_;
   std::map<std::string, Known> known_;
+  std::optional<int64_t> known_as_of_;  // the snapshot known_ was read from
   std::vector<Row> pending_;
   int64_t pending_bytes_ = 0;
   IngestFilesResult* result_ = nullptr;
@@ -333,13 +388,16 @@ Result<IngestFilesResult> IngestFiles(const std::string& warehouse_uri,
   ARROW_ASSIGN_OR_RAISE(auto catalog,
                         table::Catalog::Open(warehouse_uri, /*create_if_missing=*/true));
   ARROW_ASSIGN_OR_RAISE(auto table, OpenOrCreateTable(*catalog, options.table));
+  // The snapshot id first: a commit landing between the two reads only causes a rebase.
+  ARROW_ASSIGN_OR_RAISE(auto known_as_of, table->snapshots().LatestSnapshotId());
   ARROW_ASSIGN_OR_RAISE(auto known, LoadKnown(*table));
   ARROW_ASSIGN_OR_RAISE(auto store, BlobStore::Open(catalog->file_system(), catalog->root()));
   ARROW_ASSIGN_OR_RAISE(auto maker, DescriptorMaker::Make(catalog->file_system(), catalog->root()));
   ARROW_ASSIGN_OR_RAISE(auto probe, MediaProbe::Make());
   IngestFilesOptions opts = options;
   opts.problem = problem;
-  Ingest ingest(opts, table.get(), store.get(), maker.get(), probe.get(), std::move(known));
+  Ingest ingest(opts, table.get(), store.get(), maker.get(), probe.get(), std::move(known),
+                known_as_of);
   ARROW_RETURN_NOT_OK(ingest.Run(files, &result));
   return result;
 }

@@ -138,6 +138,12 @@ Result<int64_t> FileStoreCommit::Commit(const std::vector<paimon::ManifestEntry>
     if (latest_id) {
       ARROW_ASSIGN_OR_RAISE(auto latest, snapshots_.ReadSnapshot(*latest_id));
       latest_snapshot = latest;
+    }
+    if (options.precondition) {
+      ARROW_RETURN_NOT_OK(options.precondition(latest_snapshot ? &*latest_snapshot : nullptr));
+    }
+    if (latest_snapshot) {
+      const paimon::Snapshot& latest = *latest_snapshot;
       next_id = latest.id + 1;
       total_rows = latest.total_record_count.value_or(0);
       ARROW_ASSIGN_OR_RAISE(base, manifests_.DataManifests(latest));

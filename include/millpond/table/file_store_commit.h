@@ -31,6 +31,9 @@ struct CommitOptions {
   /// conflict) fails the commit. Unset: the latest snapshot's index manifest is carried over.
   std::function<Result<std::optional<std::string>>(const paimon::Snapshot* latest)>
       index_manifest;
+  /// Checked on each attempt against the snapshot the commit would land on (null when there is
+  /// none yet) before anything is written; an error (Cancelled for a conflict) fails the commit.
+  std::function<Status(const paimon::Snapshot* latest)> precondition;
   /// Changelog files (ADD entries) to commit in the snapshot's changelogManifestList
   /// (changelog-producer input with an APPEND, lookup/full-compaction with a COMPACT).
   std::vector<paimon::ManifestEntry> changelog;
