@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include <arrow/array.h>
@@ -21,6 +22,8 @@
 #include "millpond/table/merge_read.h"
 #include "millpond/table/schema_manager.h"
 #include "millpond/table/snapshot_manager.h"
+#include "blob_columns.h"
+#include "data_evolution_read.h"
 #include "deletion_vector.h"
 #include "file_reader.h"
 
@@ -121,12 +124,12 @@ Result<std::unique_ptr<StreamScan>> StreamScan::Make(std::shared_ptr<fs::FileSys
   scan->schemas_[scan->schema_.id] = scan->schema_;
   const auto& schema = scan->schema_;
   ARROW_ASSIGN_OR_RAISE(scan->producer_, ChangelogProducerOf(schema));
-  for (const auto& f : schema.fields) {
-    if (f.type->root == paimon::TypeRoot::kBlob) {
-      return Status::NotImplemented("table ", scan->table_path_, " has BLOB column '", f.name,
-                                    "'; BLOB columns are not supported yet");
-    }
+  scan->row_id_merge_ = HasBlobFields(schema) || IsDataEvolution(schema);
+  if (scan->row_id_merge_ && !schema.primary_keys.empty()) {
+    return Status::NotImplemented("table ", scan->table_path_, " has a primary key and BLOB "
+                                  "columns or data evolution; it cannot be streamed");
   }
+  scan->blobs_ = std::make_shared<BlobResolver>(scan->fs_, scan->table_path_);
 
   // Projection and filter, bound against the latest schema (as TableScan does).
   const auto& fields = schema.fields;
@@ -347,7 +350,57 @@ std::shared_ptr<arrow::Schema> StreamScan::ReadSchema() const {
   return arrow::schema(fields);
 }
 
+Status StreamScan::ReadRowIdChanges(const std::vector<paimon::ManifestEntry>& group,
+                                    const std::string& row_kind, const StreamSink& sink) {
+  // A group must hold whole rows: new rows with their .blob files. Files that rewrite some
+  // columns of older rows (data evolution) are not inserts and have no row kind to stream as.
+  std::set<std::string> written, needed;
+  int64_t newest_schema = -1;
+  for (const auto& e : group) {
+    ARROW_ASSIGN_OR_RAISE(const paimon::TableSchema* fs, SchemaOf(e.file.schema_id));
+    if (e.file.write_cols) {
+      written.insert(e.file.write_cols->begin(), e.file.write_cols->end());
+    } else {
+      for (const auto& f : fs->fields) written.insert(f.name);
+    }
+    newest_schema = std::max(newest_schema, e.file.schema_id);
+  }
+  ARROW_ASSIGN_OR_RAISE(const paimon::TableSchema* newest, SchemaOf(newest_schema));
+  for (const auto& f : newest->fields) {
+    if (!written.count(f.name)) {
+      return Status::NotImplemented("table ", table_path_, ": snapshot files from ",
+                                    group.front().file.file_name, " rewrite some columns of "
+                                    "existing rows (data evolution) and cannot be streamed");
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto batches,
+                        ReadRowIdGroup(*fs_, table_path_, schema_, schemas_, read_fields_,
+                                       predicate_ ? &*predicate_ : nullptr, group, blobs_.get()));
+  for (const auto& b : batches) {
+    if (b->num_rows() == 0) continue;
+    ARROW_ASSIGN_OR_RAISE(auto kinds, arrow::MakeArrayFromScalar(arrow::StringScalar(row_kind),
+                                                                 b->num_rows()));
+    arrow::ArrayVector out{kinds};
+    for (size_t k = 0; k < output_fields_.size(); ++k) out.push_back(b->column(static_cast<int>(k)));
+    ARROW_RETURN_NOT_OK(
+        sink.write(arrow::RecordBatch::Make(output_schema_, b->num_rows(), std::move(out))));
+  }
+  return Status::OK();
+}
+
 Status StreamScan::ReadChanges(const std::vector<StreamChange>& changes, const StreamSink& sink) {
+  if (row_id_merge_) {
+    for (const char* kind : {"-D", "+I"}) {  // deletions first, as PlanSnapshot orders them
+      std::vector<paimon::ManifestEntry> files;
+      for (const auto& c : changes) {
+        if (c.row_kind == kind) files.push_back(c.entry);
+      }
+      for (const auto& group : GroupByRowIdRange(files)) {
+        ARROW_RETURN_NOT_OK(ReadRowIdChanges(group, kind, sink));
+      }
+    }
+    return Status::OK();
+  }
   for (const auto& c : changes) {
     ARROW_ASSIGN_OR_RAISE(auto batch, ReadFile(c));
     if (batch->num_rows() > 0) ARROW_RETURN_NOT_OK(sink.write(batch));

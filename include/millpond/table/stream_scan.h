@@ -31,6 +31,8 @@
 
 namespace millpond::table {
 
+class BlobResolver;
+
 // Streamed rows carry kRowKindColumn ("_ROW_KIND": "+I", "-U", "+U", "-D") first, the column
 // name writers accept row kinds in (key_value_writer.h).
 /// Folder and file prefix of consumer progress files (org.apache.paimon.consumer.ConsumerManager).
@@ -102,8 +104,8 @@ struct StreamChange {
 class StreamScan {
  public:
   /// Resolves where the stream starts (consumer position, from_snapshot, or a full read of the
-  /// latest snapshot), binds projection and filter against the latest schema. Refuses tables it
-  /// cannot stream correctly (BLOB columns) and positions that were expired.
+  /// latest snapshot), binds projection and filter against the latest schema. Refuses positions
+  /// that were expired, and primary-key tables with BLOB columns (Paimon has none).
   static Result<std::unique_ptr<StreamScan>> Make(std::shared_ptr<fs::FileSystem> fs,
                                                   std::string table_path, StreamOptions options,
                                                   Clock* clock = nullptr);
@@ -127,6 +129,10 @@ class StreamScan {
   /// ANALYZE, and OVERWRITE unless streaming-read-overwrite is set).
   Result<std::vector<StreamChange>> PlanSnapshot(const paimon::Snapshot& s) const;
   Status ReadChanges(const std::vector<StreamChange>& changes, const StreamSink& sink);
+  /// Tables with BLOB columns or data evolution: the rows of one row-id group of new files (a
+  /// data file and the .blob files beside it) under `row_kind`.
+  Status ReadRowIdChanges(const std::vector<paimon::ManifestEntry>& group,
+                          const std::string& row_kind, const StreamSink& sink);
   Result<std::shared_ptr<arrow::RecordBatch>> ReadFile(const StreamChange& change);
   /// Primary-key tables: a key-value file's rows with their own kinds.
   Result<std::shared_ptr<arrow::RecordBatch>> ReadKeyValueFile(const StreamChange& change);
@@ -156,6 +162,8 @@ class StreamScan {
   ChangelogProducer producer_ = ChangelogProducer::kNone;
   std::optional<int64_t> full_read_snapshot_;
   int64_t next_snapshot_ = 1;
+  bool row_id_merge_ = false;             // BLOB columns or data evolution: read by row-id group
+  std::shared_ptr<BlobResolver> blobs_;  // BLOB values of row-id groups
 };
 
 }  // namespace millpond::table
