@@ -103,16 +103,21 @@ def summarize(args):
         p("Dedup: %d datasets sharing 80 %% of their photos, %.0f MB put, %.0f MB in packs: ratio "
           "%.2f (ideal %.2f)." % (d["datasets"], d["logical_bytes"] / 1e6, d["pack_bytes"] / 1e6,
                                   d["ratio"], d["ideal"]))
-    reads = [r for r in rows if r["what"] == "read"]
-    if reads:
+    def read_table(title, sel):
+        if not sel:
+            return
         p("")
-        p("| random whole-blob reads (%d blobs, %.0f MB, warm cache) | threads | blobs/s | MB/s "
-          "| MB per CPU-second |" % (reads[0]["blobs"], reads[0]["bytes"] / 1e6))
+        p("| %s | threads | blobs/s | MB/s | MB per CPU-second |" % title)
         p("|---|---|---|---|---|")
-        for r in reads:
+        for r in sel:
             p("| %s | %s | %.0f | %.0f | %.0f |" % (r["system"], r.get("threads", "-"),
                                                    r["blobs_per_s"], r["mb_per_s"],
                                                    r.get("mb_per_cpu_s", 0)))
+
+    reads = [r for r in rows if r["what"] == "read"]
+    if reads:
+        read_table("random whole-blob reads (%d blobs, %.0f MB, warm cache)" % (
+            reads[0]["blobs"], reads[0]["bytes"] / 1e6), reads)
     kinds = [r for r in rows if r["what"] == "read_kind"]
     if kinds:
         p("")
@@ -127,14 +132,8 @@ def summarize(args):
                 m["mb_per_cpu_s"] / f["mb_per_cpu_s"]))
 
     colds = [r for r in rows if r["what"] == "read_cold"]
-    if colds:
-        p("")
-        p("| random whole-blob reads, cold cache (packs and files dropped from the page cache) "
-          "| threads | blobs/s | MB/s | MB per CPU-second |")
-        p("|---|---|---|---|---|")
-        for r in colds:
-            p("| %s | %s | %.0f | %.0f | %.0f |" % (r["system"], r["threads"], r["blobs_per_s"],
-                                                   r["mb_per_s"], r["mb_per_cpu_s"]))
+    read_table("random whole-blob reads, cold cache (packs and files dropped from the page "
+               "cache)", colds)
 
     def get(system, threads=None, key="mb_per_s"):
         for r in reads:
@@ -158,6 +157,9 @@ def summarize(args):
             verdict(max(put1["gbps"], put1["gbps_per_cpu_second"]), 1.0)))
         p("| put per core / SHA-256 limit | %.2f | %.2f | |" % (
             put1["gbps"] / openssl, put1["gbps_per_cpu_second"] / openssl))
+        p("| put per core / two-pass limit (SHA-256 speed / 2: every new byte is hashed for the "
+          "blob id and for its chunk id) | %.2f | %.2f | |" % (
+              put1["gbps"] / (openssl / 2), put1["gbps_per_cpu_second"] / (openssl / 2)))
     for n in sorted({1, nthreads}):
         for unit, key in [("MB/s", "mb_per_s"), ("blobs/s", "blobs_per_s")]:
             m, f = get("millpond", n, key), get("files", n, key)
