@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "blob_relink.h"
 #include "command.h"
 #include "millpond/blob/blob_store.h"
 #include "millpond/blob/gc.h"
@@ -268,7 +269,13 @@ Status TierApply(const std::string& warehouse, const BlobArgs& a) {
     }
   }
   std::cout << "\n";
+  // Descriptors naming moved packs would fail in Paimon Java and pypaimon: point them anew.
+  if (!a.dry_run && r.moved + r.rewritten > 0) return RelinkDescriptors(warehouse);
   return Status::OK();
+}
+
+Status Relink(const std::string& warehouse, const BlobArgs&) {
+  return RelinkDescriptors(warehouse);
 }
 
 void RegisterBlob(CLI::App& app, const std::string& warehouse, std::vector<Command>* out) {
@@ -317,6 +324,11 @@ void RegisterBlob(CLI::App& app, const std::string& warehouse, std::vector<Comma
   gc->add_option("--grace", a->grace, "Keep blobs referenced this recently (e.g. 1d, 6h, 0s)");
   gc->add_flag("--dry-run", a->dry_run, "Report, change nothing");
   add(gc, &Gc);
+
+  auto* relink = blob->add_subcommand(
+      "relink", "Point the Paimon blob descriptors of every table at the packs that hold the "
+                "blobs now\n(tier apply and gc do this after moving packs).");
+  add(relink, &Relink);
 
   auto* tier = app.add_subcommand("tier", "Blob pack placement in hot, warm and cold tiers.");
   tier->require_subcommand(1);

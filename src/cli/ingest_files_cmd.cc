@@ -10,6 +10,7 @@
 #include <memory>
 #include <thread>
 
+#include "blob_relink.h"
 #include "command.h"
 #include "stop_signals.h"
 #include "millpond/blob/blob_table.h"
@@ -169,6 +170,8 @@ Status RunGc(const std::string& warehouse, const GcArgs& a) {
               << HumanBytes(r.pack_bytes_after);
   }
   std::cout << "\n";
+  // Rewritten packs leave Paimon descriptors naming packs that are gone: point them anew.
+  if (!a.dry_run && r.packs_rewritten > 0) return RelinkDescriptors(warehouse);
   return Status::OK();
 }
 
