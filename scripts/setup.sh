@@ -49,6 +49,26 @@ if [ ! -f .venv/.millpond-extras ] || ! grep -qxF "$PY_EXTRAS" .venv/.millpond-e
   echo "$PY_EXTRAS" > .venv/.millpond-extras
 fi
 
+# versitygw: the S3 server (an S3 gateway over a folder) that tests/test_s3.py runs on loopback,
+# built by `go install` into .venv/bin. It needs Go >= 1.25 (a Go >= 1.21 fetches that toolchain
+# from the module proxy by itself); without Go the S3 tests skip, naming this step.
+VERSITYGW_VERSION=v1.8.0
+if [ ! -x .venv/bin/versitygw ] || ! grep -qx "$VERSITYGW_VERSION" .venv/.millpond-versitygw 2>/dev/null; then
+  GO=$(command -v go || true)
+  [ -z "$GO" ] && [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go
+  if [ -z "$GO" ]; then
+    echo "setup: warning: no Go toolchain, versitygw not installed; tests/test_s3.py will skip"
+  else
+    echo "setup: installing versitygw $VERSITYGW_VERSION (go install, into .venv/bin)"
+    if GOBIN="$ROOT/.venv/bin" GOTOOLCHAIN=auto "$GO" install \
+        "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"; then
+      echo "$VERSITYGW_VERSION" > .venv/.millpond-versitygw
+    else
+      echo "setup: warning: go install of versitygw failed; tests/test_s3.py will skip"
+    fi
+  fi
+fi
+
 # .venv-paimon: pypaimon pins its own pyarrow, so it lives apart.
 if [ ! -f .venv-paimon/.millpond-ok ] || ! grep -qx "$PYPAIMON_VERSION" .venv-paimon/.millpond-ok; then
   echo "setup: creating .venv-paimon (pypaimon $PYPAIMON_VERSION)"

@@ -1,5 +1,6 @@
 // FileSystem: arrow::fs by URI plus create-if-absent. Local commits use link(2) of a fully written,
 // fsynced temp file, which fails with EEXIST when the target exists: atomic on POSIX file systems.
+// S3 commits use a PUT with "If-None-Match: *" (s3_put.cc): the server lets one creator win.
 #include "millpond/fs/file_system.h"
 
 #include <fcntl.h>
@@ -7,14 +8,19 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <random>
 
 #include <arrow/filesystem/localfs.h>
 #include <arrow/filesystem/path_util.h>
+#include <arrow/filesystem/s3fs.h>
 #include <arrow/io/interfaces.h>
 #include <arrow/io/memory.h>
 #include <arrow/buffer.h>
+
+#include "s3_put.h"
 
 namespace millpond::fs {
 namespace {
@@ -62,6 +68,15 @@ Status WriteAllSynced(const std::string& path, std::string_view data) {
 
 }  // namespace
 
+std::string RedactUri(const std::string& uri) {
+  auto scheme = uri.find("://");
+  if (scheme == std::string::npos) return uri;
+  auto at = uri.find('@', scheme + 3);
+  auto end = uri.find_first_of("/?", scheme + 3);
+  if (at == std::string::npos || (end != std::string::npos && at > end)) return uri;
+  return uri.substr(0, scheme + 3) + "***@" + uri.substr(at + 1);
+}
+
 std::string JoinPath(std::string_view a, std::string_view b) {
   if (a.empty()) return std::string(b);
   std::string out(a);
@@ -89,11 +104,31 @@ Result<std::shared_ptr<FileSystem>> FileSystem::Make(const std::string& uri, std
     path = abs;
     local = true;
   } else {
-    ARROW_ASSIGN_OR_RAISE(afs, arrow::fs::FileSystemFromUri(uri, &path));
+    auto made = arrow::fs::FileSystemFromUri(uri, &path);
+    // Remote file systems (the AWS SDK) must be shut down before static destructors run, or exit
+    // may crash. Registered after Arrow initialized them, so it runs before Arrow's statics die.
+    static std::once_flag finalize_once;
+    std::call_once(finalize_once, [] { std::atexit([] { (void)arrow::fs::EnsureFinalized(); }); });
+    if (!made.ok()) {
+      // Arrow's messages quote the URI, credentials included.
+      std::string msg = made.status().message();
+      const std::string redacted = RedactUri(uri);
+      for (auto at = msg.find(uri); at != std::string::npos; at = msg.find(uri, at + 1)) {
+        msg.replace(at, uri.size(), redacted);
+      }
+      return made.status().WithMessage("cannot open warehouse '", redacted, "': ", msg);
+    }
+    afs = *std::move(made);
     local = afs->type_name() == "local";
   }
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   if (root) *root = path;
+  if (afs->type_name() == "s3") {
+    ARROW_ASSIGN_OR_RAISE(
+        std::shared_ptr<const internal::S3ConditionalPut> put,
+        internal::S3ConditionalPut::Make(static_cast<const arrow::fs::S3FileSystem&>(*afs)));
+    return std::make_shared<FileSystem>(std::move(afs), std::move(put));
+  }
   return std::make_shared<FileSystem>(std::move(afs), local);
 }
 
@@ -119,17 +154,22 @@ Status FileSystem::MakeDirs(const std::string& path) const {
   return fs_->CreateDir(path, /*recursive=*/true);
 }
 
-Status FileSystem::WriteFile(const std::string& path, std::string_view data) const {
+Status FileSystem::MakeParentDirs(const std::string& path) const {
+  // S3 keys need no parents, and creating the "dir/" markers costs requests on every write.
+  if (s3_put_) return Status::OK();
   auto parent = arrow::fs::internal::GetAbstractPathParent(path).first;
-  if (!parent.empty()) ARROW_RETURN_NOT_OK(MakeDirs(parent));
+  return parent.empty() ? Status::OK() : MakeDirs(parent);
+}
+
+Status FileSystem::WriteFile(const std::string& path, std::string_view data) const {
+  ARROW_RETURN_NOT_OK(MakeParentDirs(path));
   ARROW_ASSIGN_OR_RAISE(auto out, fs_->OpenOutputStream(path));
   ARROW_RETURN_NOT_OK(out->Write(data.data(), static_cast<int64_t>(data.size())));
   return out->Close();
 }
 
 Status FileSystem::WriteFileAtomic(const std::string& path, std::string_view data) const {
-  auto parent = arrow::fs::internal::GetAbstractPathParent(path).first;
-  if (!parent.empty()) ARROW_RETURN_NOT_OK(MakeDirs(parent));
+  ARROW_RETURN_NOT_OK(MakeParentDirs(path));
   if (!local_) return WriteFile(path, data);  // object stores replace whole objects
   std::string tmp = TempName(path);
   ARROW_RETURN_NOT_OK(WriteAllSynced(tmp, data));
@@ -142,10 +182,18 @@ Status FileSystem::WriteFileAtomic(const std::string& path, std::string_view dat
 }
 
 Result<bool> FileSystem::CreateIfAbsent(const std::string& path, std::string_view data) const {
-  auto parent = arrow::fs::internal::GetAbstractPathParent(path).first;
-  if (!parent.empty()) ARROW_RETURN_NOT_OK(MakeDirs(parent));
+  ARROW_RETURN_NOT_OK(MakeParentDirs(path));
+  if (s3_put_) {
+    ARROW_ASSIGN_OR_RAISE(auto outcome, s3_put_->PutIfAbsent(path, data));
+    if (outcome == internal::PutOutcome::kCreated) return true;
+    if (outcome == internal::PutOutcome::kExists) return false;
+    // An attempt went unanswered, then the object was there: it is ours if it holds our bytes
+    // (commit files name their writer and time, so another writer's differ).
+    ARROW_ASSIGN_OR_RAISE(std::string there, ReadFile(path));
+    return there == data;
+  }
   if (!local_) {
-    // Object stores without a conditional put here: check, then write. Documented limitation.
+    // Other object stores: check, then write (not atomic).
     ARROW_ASSIGN_OR_RAISE(bool exists, Exists(path));
     if (exists) return false;
     ARROW_RETURN_NOT_OK(WriteFile(path, data));
@@ -183,8 +231,7 @@ Result<std::shared_ptr<arrow::io::RandomAccessFile>> FileSystem::OpenInput(
 
 Result<std::shared_ptr<arrow::io::OutputStream>> FileSystem::OpenOutput(
     const std::string& path) const {
-  auto parent = arrow::fs::internal::GetAbstractPathParent(path).first;
-  if (!parent.empty()) ARROW_RETURN_NOT_OK(MakeDirs(parent));
+  ARROW_RETURN_NOT_OK(MakeParentDirs(path));
   return fs_->OpenOutputStream(path);
 }
 
