@@ -96,9 +96,7 @@ class TableRefresh {
       }
       for (const auto& p : written_) (void)fs_->DeleteFile(p);
       // A lost race (precondition, or a superseded file deleted meanwhile): plan again.
-      if (!committed.status().IsCancelled() && !committed.status().IsIOError()) {
-        return committed.status();
-      }
+      if (!committed.status().IsCancelled()) return committed.status();
     }
     return Status::IOError("relinking blob descriptors of ", t_.name(), " lost ", kAttempts,
                            " commit races in a row; run it again");
