@@ -15,7 +15,6 @@ constexpr int kAttempts = 6;
 constexpr int64_t kAccessInterval = 3600 * 1000;
 constexpr uint64_t kMaxStagedSpan = 16u << 20;  // staged (non-direct) reads go in pieces of this
 constexpr uint64_t kVerifyStride = 256u << 10;  // direct reads: checksum while in cache
-constexpr uint64_t kWillNeedBytes = 128u << 10;  // zero-copy reads: madvise(WILLNEED) from here
 
 Status NotFound(const BlobId& id, const std::string& root) {
   return Status::IOError("blob ", id.ToString(), " not found in ", root);
@@ -300,11 +299,6 @@ Result<std::shared_ptr<arrow::Buffer>> BlobStoreImpl::ZeroCopy(const std::vector
                               static_cast<int64_t>(end - first->offset));
   if (!slice.ok() || static_cast<uint64_t>((*slice)->size()) != end - first->offset) {
     return nullptr;  // the copying path reports it
-  }
-  if (end - first->offset >= kWillNeedBytes) {
-    // From disk, a large range faulted in page by page is many small reads; ask for all of it.
-    (void)op.map->WillNeed({{static_cast<int64_t>(first->offset),
-                             static_cast<int64_t>(end - first->offset)}});
   }
   const uint8_t* base = (*slice)->data();
   for (size_t k = 0; k < pieces.size(); ++k) {
