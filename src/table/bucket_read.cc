@@ -15,6 +15,7 @@
 #include "millpond/paimon/data_file.h"
 #include "millpond/table/merge_read.h"
 #include "millpond/table/predicate.h"
+#include "kv_merge_stream.h"
 
 namespace millpond::table {
 namespace {
@@ -26,6 +27,106 @@ bool IsRetract(RowKind k) { return k == RowKind::kUpdateBefore || k == RowKind::
 
 // --- reading one data file ---------------------------------------------------------------------
 
+}  // namespace
+
+Result<KeyValueFilePlan> PlanKeyValueFile(const std::string& table_path,
+                                          const paimon::TableSchema& schema,
+                                          const std::map<int64_t, paimon::TableSchema>& schemas,
+                                          const paimon::ManifestEntry& e) {
+  auto fit = schemas.find(e.file.schema_id);
+  if (fit == schemas.end()) {
+    return Status::Invalid("data file ", e.file.file_name, ": schema ", e.file.schema_id,
+                           " not loaded");
+  }
+  const paimon::TableSchema& file_schema = fit->second;
+  KeyValueFilePlan plan;
+  plan.level = e.file.level;
+  plan.row_count = e.file.row_count;
+  ARROW_ASSIGN_OR_RAISE(plan.path, DataFilePath(schema, table_path, e));
+  plan.format = paimon::FormatFromFileName(e.file.file_name);
+  if (plan.format.empty()) plan.format = file_schema.Option("file.format", "parquet");
+  plan.columns = {kSequenceNumber, kValueKind};
+  for (const auto& f : schema.fields) {
+    int fi = file_schema.FieldIndexById(f.id);
+    plan.file_fields.push_back(fi >= 0 ? &file_schema.fields[fi] : nullptr);
+    if (fi < 0) continue;
+    const auto& ff = file_schema.fields[fi];
+    plan.columns.push_back(ff.name);
+    plan.nanos = plan.nanos || ((ff.type->root == paimon::TypeRoot::kTimestamp ||
+                                 ff.type->root == paimon::TypeRoot::kLocalZonedTimestamp) &&
+                                ff.type->precision > 6);
+  }
+  return plan;
+}
+
+Result<KeyValueRows> ToKeyValueRows(const std::shared_ptr<arrow::Table>& read,
+                                    const KeyValueFilePlan& plan,
+                                    const paimon::TableSchema& schema, arrow::MemoryPool* pool) {
+  const auto& path = plan.path;
+  const auto& file_fields = plan.file_fields;
+  ARROW_ASSIGN_OR_RAISE(auto table, read->CombineChunks(pool));
+  const int64_t rows = table->num_rows();
+  KeyValueRows out;
+  out.level = plan.level;
+  auto seq_col = table->GetColumnByName(kSequenceNumber);
+  auto kind_col = table->GetColumnByName(kValueKind);
+  if (!seq_col || !kind_col) {
+    return Status::Invalid("data file ", path, " lacks ", kSequenceNumber, " or ", kValueKind,
+                           "; is it a primary-key data file?");
+  }
+  arrow::compute::ExecContext ctx(pool);
+  out.sequence_numbers.reserve(rows);
+  out.kinds.reserve(rows);
+  if (rows > 0) {
+    ARROW_ASSIGN_OR_RAISE(auto seq_datum, arrow::compute::Cast(seq_col, arrow::int64(),
+                                                               arrow::compute::CastOptions::Safe(),
+                                                               &ctx));
+    ARROW_ASSIGN_OR_RAISE(auto kind_datum, arrow::compute::Cast(kind_col, arrow::int8(),
+                                                                arrow::compute::CastOptions::Safe(),
+                                                                &ctx));
+    auto seq = std::static_pointer_cast<arrow::Int64Array>(seq_datum.chunked_array()->chunk(0));
+    auto kinds = std::static_pointer_cast<arrow::Int8Array>(kind_datum.chunked_array()->chunk(0));
+    for (int64_t i = 0; i < rows; ++i) {
+      out.sequence_numbers.push_back(seq->Value(i));
+      int8_t k = kinds->Value(i);
+      if (k < 0 || k > 3) return Status::Invalid("data file ", path, ": bad _VALUE_KIND ", int{k});
+      out.kinds.push_back(static_cast<RowKind>(k));
+    }
+  }
+  auto target = KeyValueOutputSchema(schema);
+  arrow::ChunkedArrayVector cols;
+  for (size_t k = 0; k < schema.fields.size(); ++k) {
+    const auto& tf = target->field(static_cast<int>(k));
+    std::shared_ptr<arrow::ChunkedArray> col;
+    if (file_fields[k]) col = table->GetColumnByName(file_fields[k]->name);
+    if (!col) {
+      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(tf->type(), rows, pool));
+      col = std::make_shared<arrow::ChunkedArray>(nulls);
+    } else if (file_fields[k]->type->ToString() != schema.fields[k].type->ToString()) {
+      auto cast = CastForEvolution(col, *file_fields[k]->type, *schema.fields[k].type);
+      if (!cast.ok()) {
+        return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
+                               " cannot be read as ", tf->type()->ToString(), ": ",
+                               cast.status().message());
+      }
+      col = *cast;
+    } else if (!col->type()->Equals(*tf->type())) {
+      auto cast = arrow::compute::Cast(col, tf->type(), arrow::compute::CastOptions::Unsafe(), &ctx);
+      if (!cast.ok()) {
+        return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
+                               " cannot be read as ", tf->type()->ToString(), ": ",
+                               cast.status().message());
+      }
+      col = cast->chunked_array();
+    }
+    cols.push_back(col);
+  }
+  out.values = arrow::Table::Make(target, cols, rows);
+  return out;
+}
+
+namespace {
+
 // Reads one key-value file as rows of `schema`. With `key_filter` (a predicate on primary-key
 // columns only), row groups whose key statistics miss it are skipped and non-matching rows are
 // dropped: every version of a key shares the key, so this never changes a merge's outcome.
@@ -35,28 +136,9 @@ Result<KeyValueRows> ReadKeyValueFile(const fs::FileSystem& fs, const std::strin
                                       const paimon::ManifestEntry& e,
                                       const std::vector<uint32_t>* deleted,
                                       const BoundPredicate* key_filter = nullptr) {
-  auto fit = schemas.find(e.file.schema_id);
-  if (fit == schemas.end()) {
-    return Status::Invalid("data file ", e.file.file_name, ": schema ", e.file.schema_id,
-                           " not loaded");
-  }
-  const paimon::TableSchema& file_schema = fit->second;
-  ARROW_ASSIGN_OR_RAISE(std::string path, DataFilePath(schema, table_path, e));
-  std::string format = paimon::FormatFromFileName(e.file.file_name);
-  if (format.empty()) format = file_schema.Option("file.format", "parquet");
-  std::vector<std::string> columns = {kSequenceNumber, kValueKind};
-  std::vector<const paimon::DataField*> file_fields;
-  bool nanos = false;
-  for (const auto& f : schema.fields) {
-    int fi = file_schema.FieldIndexById(f.id);
-    file_fields.push_back(fi >= 0 ? &file_schema.fields[fi] : nullptr);
-    if (fi < 0) continue;
-    const auto& ff = file_schema.fields[fi];
-    columns.push_back(ff.name);
-    nanos = nanos || ((ff.type->root == paimon::TypeRoot::kTimestamp ||
-                       ff.type->root == paimon::TypeRoot::kLocalZonedTimestamp) &&
-                      ff.type->precision > 6);
-  }
+  ARROW_ASSIGN_OR_RAISE(auto plan, PlanKeyValueFile(table_path, schema, schemas, e));
+  const auto& path = plan.path;
+  const auto& file_fields = plan.file_fields;
   paimon::RowGroupFilter keep;
   if (key_filter) {
     keep = [&](const paimon::ColumnRangeLookup& ranges) {
@@ -78,63 +160,15 @@ Result<KeyValueRows> ReadKeyValueFile(const fs::FileSystem& fs, const std::strin
       return MayMatch(*key_filter, view);
     };
   }
-  ARROW_ASSIGN_OR_RAISE(auto read,
-                        paimon::ReadDataFileFiltered(fs, path, format, columns, nanos, keep));
-  ARROW_ASSIGN_OR_RAISE(auto table, read.table->CombineChunks());
-  const int64_t rows = table->num_rows();
+  ARROW_ASSIGN_OR_RAISE(auto read, paimon::ReadDataFileFiltered(fs, path, plan.format,
+                                                                plan.columns, plan.nanos, keep));
   if (read.file_rows != e.file.row_count) {
     return Status::IOError("data file ", path, " has ", read.file_rows,
                            " rows but the manifest says ", e.file.row_count);
   }
-  KeyValueRows out;
-  out.level = e.file.level;
-  auto seq_col = table->GetColumnByName(kSequenceNumber);
-  auto kind_col = table->GetColumnByName(kValueKind);
-  if (!seq_col || !kind_col) {
-    return Status::Invalid("data file ", path, " lacks ", kSequenceNumber, " or ", kValueKind,
-                           "; is it a primary-key data file?");
-  }
-  ARROW_ASSIGN_OR_RAISE(auto seq_datum, arrow::compute::Cast(seq_col, arrow::int64()));
-  ARROW_ASSIGN_OR_RAISE(auto kind_datum, arrow::compute::Cast(kind_col, arrow::int8()));
-  auto seq = std::static_pointer_cast<arrow::Int64Array>(seq_datum.chunked_array()->chunk(0));
-  auto kinds = std::static_pointer_cast<arrow::Int8Array>(kind_datum.chunked_array()->chunk(0));
-  out.sequence_numbers.reserve(rows);
-  out.kinds.reserve(rows);
-  for (int64_t i = 0; i < rows; ++i) {
-    out.sequence_numbers.push_back(seq->Value(i));
-    int8_t k = kinds->Value(i);
-    if (k < 0 || k > 3) return Status::Invalid("data file ", path, ": bad _VALUE_KIND ", int{k});
-    out.kinds.push_back(static_cast<RowKind>(k));
-  }
-  auto target = KeyValueOutputSchema(schema);
-  arrow::ChunkedArrayVector cols;
-  for (size_t k = 0; k < schema.fields.size(); ++k) {
-    const auto& tf = target->field(static_cast<int>(k));
-    std::shared_ptr<arrow::ChunkedArray> col;
-    if (file_fields[k]) col = table->GetColumnByName(file_fields[k]->name);
-    if (!col) {
-      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(tf->type(), rows));
-      col = std::make_shared<arrow::ChunkedArray>(nulls);
-    } else if (file_fields[k]->type->ToString() != schema.fields[k].type->ToString()) {
-      auto cast = CastForEvolution(col, *file_fields[k]->type, *schema.fields[k].type);
-      if (!cast.ok()) {
-        return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
-                               " cannot be read as ", tf->type()->ToString(), ": ",
-                               cast.status().message());
-      }
-      col = *cast;
-    } else if (!col->type()->Equals(*tf->type())) {
-      auto cast = arrow::compute::Cast(col, tf->type(), arrow::compute::CastOptions::Unsafe());
-      if (!cast.ok()) {
-        return Status::IOError("data file ", path, ": column ", file_fields[k]->name,
-                               " cannot be read as ", tf->type()->ToString(), ": ",
-                               cast.status().message());
-      }
-      col = cast->chunked_array();
-    }
-    cols.push_back(col);
-  }
-  out.values = arrow::Table::Make(target, cols, rows);
+  ARROW_ASSIGN_OR_RAISE(KeyValueRows out,
+                        ToKeyValueRows(read.table, plan, schema, arrow::default_memory_pool()));
+  const int64_t rows = out.values->num_rows();
   const bool has_deleted = deleted && !deleted->empty();
   if (!has_deleted && !key_filter) return out;
   // One mask: deletion-vector positions (file row positions, mapped through the kept row groups)

@@ -12,6 +12,7 @@
 #include <arrow/table.h>
 
 #include "deletion_vector.h"
+#include "kv_merge_stream.h"
 #include "millpond/paimon/binary_row.h"
 #include "millpond/table/catalog.h"
 #include "millpond/table/changelog.h"
@@ -213,36 +214,13 @@ Result<std::vector<paimon::ManifestEntry>> RewriteCompactUnit(
     ChangelogOutput* changelog, std::vector<KeyValueRows> lookup_runs) {
   std::vector<paimon::ManifestEntry> out;
   if (unit.files.empty()) return out;
-  std::vector<KeyValueRows> runs;
-  for (const auto& e : unit.files) {
-    const std::vector<uint32_t>* deleted =
-        dvs ? dvs->Find(e.partition, e.bucket, e.file.file_name) : nullptr;
-    ARROW_ASSIGN_OR_RAISE(auto rows, ReadKeyValueRows(fs, table_path, schema, schemas, e, deleted));
-    runs.push_back(std::move(rows));
-  }
+  auto deleted_of = [&](const paimon::ManifestEntry& e) -> const std::vector<uint32_t>* {
+    return dvs ? dvs->Find(e.partition, e.bucket, e.file.file_name) : nullptr;
+  };
   bool with_changelog = false;
   if (changelog) {
     ARROW_ASSIGN_OR_RAISE(with_changelog, ProducesChangelog(schema, unit));
   }
-  KeyValueRows merged;
-  if (with_changelog) {
-    ARROW_ASSIGN_OR_RAISE(merged, MergeWithChangelog(fs, table_path, schema, schemas, unit,
-                                                     std::move(runs), drop_delete, changelog,
-                                                     written));
-  } else {
-    // Older records of the unit's keys from outside it (deletion-vector compaction): merged in,
-    // so the output holds each key's whole state and the old records can be marked deleted.
-    for (auto& r : lookup_runs) runs.push_back(std::move(r));
-    ARROW_ASSIGN_OR_RAISE(merged, MergeKeyValuesForCompaction(schema, runs, drop_delete));
-  }
-  for (const auto& e : unit.files) {
-    auto d = e;
-    d.kind = paimon::FileKind::kDelete;
-    out.push_back(std::move(d));
-  }
-  if (merged.values->num_rows() == 0) return out;
-  ARROW_ASSIGN_OR_RAISE(auto batch, KeyValueRunBatch(merged));
-
   ARROW_ASSIGN_OR_RAISE(auto format, KeyValueFileFormat::Make(schema));
   const auto& first = unit.files.front();
   KeyValueRunTarget target;
@@ -254,7 +232,50 @@ Result<std::vector<paimon::ManifestEntry>> RewriteCompactUnit(
   target.file_counter = &counter;
   target.level = unit.output_level;
   target.file_source = paimon::FileSource::kCompact;
-  ARROW_RETURN_NOT_OK(WriteKeyValueRun(fs, format, target, batch, &out, written));
+  std::vector<paimon::ManifestEntry> added;
+
+  if (with_changelog) {
+    // The changelog merge compares each key's state before and after over the whole unit.
+    std::vector<KeyValueRows> runs;
+    for (const auto& e : unit.files) {
+      ARROW_ASSIGN_OR_RAISE(auto rows,
+                            ReadKeyValueRows(fs, table_path, schema, schemas, e, deleted_of(e)));
+      runs.push_back(std::move(rows));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto merged, MergeWithChangelog(fs, table_path, schema, schemas, unit,
+                                                          std::move(runs), drop_delete, changelog,
+                                                          written));
+    if (merged.values->num_rows() > 0) {
+      ARROW_ASSIGN_OR_RAISE(auto batch, KeyValueRunBatch(merged));
+      ARROW_RETURN_NOT_OK(WriteKeyValueRun(fs, format, target, batch, &added, written));
+    }
+  } else {
+    // A streaming merge: each input file is read a batch at a time and the merged rows are
+    // written as they come, so memory does not grow with the unit. Older records of the unit's
+    // keys from outside it (deletion-vector compaction) are merged in, so the output holds each
+    // key's whole state and the old records can be marked deleted.
+    arrow::MemoryPool* pool = arrow::default_memory_pool();
+    std::vector<std::unique_ptr<KeyValueRunReader>> readers;
+    for (const auto& e : unit.files) {
+      ARROW_ASSIGN_OR_RAISE(auto reader, OpenKeyValueFileReader(fs, table_path, schema, schemas, e,
+                                                                deleted_of(e), pool));
+      readers.push_back(std::move(reader));
+    }
+    for (auto& r : lookup_runs) readers.push_back(InMemoryRunReader(std::move(r), 8 * 1024));
+    KeyValueRunWriter writer(fs, format, target, &added, written);
+    ARROW_RETURN_NOT_OK(MergeKeyValueRunsStreaming(
+        schema, std::move(readers), drop_delete, pool, [&](KeyValueRows merged) -> Status {
+          ARROW_ASSIGN_OR_RAISE(auto batch, KeyValueRunBatch(merged));
+          return writer.Write(batch);
+        }));
+    ARROW_RETURN_NOT_OK(writer.Finish());
+  }
+  for (const auto& e : unit.files) {
+    auto d = e;
+    d.kind = paimon::FileKind::kDelete;
+    out.push_back(std::move(d));
+  }
+  out.insert(out.end(), added.begin(), added.end());
   return out;
 }
 

@@ -18,7 +18,6 @@
 #include <arrow/util/byte_size.h>
 
 #include "millpond/paimon/binary_row.h"
-#include "millpond/paimon/data_file.h"
 #include "deletion_vector.h"  // BucketPath
 #include "key_sort.h"
 #include "millpond/table/append_writer.h"
@@ -29,29 +28,13 @@
 #include "millpond/table/schema_manager.h"
 #include "millpond/table/snapshot_manager.h"
 #include "row_router.h"
-#include "stats_collector.h"
 
 namespace millpond::table {
 
 namespace {
 
-// Rows per Parquet row group in key-value data files (bench/pk_run.sh: 1M-row groups gave 35 ms
-// point lookups, 32K rows 5 ms, for ~7% less scan throughput per CPU second).
-constexpr int64_t kKeyValueRowGroupRows = 32 * 1024;
-
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-// Paimon stores the local wall-clock time as timestamp-millis.
-int64_t LocalNowMillis() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t tt = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  int64_t millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  return millis + static_cast<int64_t>(tm.tm_gmtoff) * 1000;
 }
 
 bool IsRetract(int8_t kind) {
@@ -381,6 +364,20 @@ Status KeyValueWriter::Write(const std::shared_ptr<arrow::RecordBatch>& input, R
 
 Status KeyValueWriter::Flush(BucketBuffer* b) {
   if (b->batches.empty()) return Status::OK();
+  ARROW_RETURN_NOT_OK(WriteBuffer(b));
+  // Write stall (MergeTreeWriter waits for compaction when a bucket has more sorted runs than
+  // num-sorted-run.stop-trigger): compact synchronously until the bucket is below it again. The
+  // buffer's memory is released by now.
+  const std::string key = b->partition + '\x01' + std::to_string(b->bucket);
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(bool compacted, CompactBucket(key, /*full=*/false, /*stalled=*/true));
+    if (!compacted) break;
+    ++stall_count_;
+  }
+  return Status::OK();
+}
+
+Status KeyValueWriter::WriteBuffer(BucketBuffer* b) {
   ARROW_ASSIGN_OR_RAISE(auto all, arrow::ConcatenateRecordBatches(b->batches));
   buffered_bytes_ -= b->bytes;
   b->bytes = 0;
@@ -450,14 +447,6 @@ Status KeyValueWriter::Flush(BucketBuffer* b) {
     ARROW_RETURN_NOT_OK(WriteRun(b, run.record_batch()));
     ++flush_count_;
   }
-  // Write stall (MergeTreeWriter waits for compaction when a bucket has more sorted runs than
-  // num-sorted-run.stop-trigger): compact synchronously until the bucket is below it again.
-  const std::string key = b->partition + '\x01' + std::to_string(b->bucket);
-  while (true) {
-    ARROW_ASSIGN_OR_RAISE(bool compacted, CompactBucket(key, /*full=*/false, /*stalled=*/true));
-    if (!compacted) break;
-    ++stall_count_;
-  }
   return Status::OK();
 }
 
@@ -503,124 +492,6 @@ Result<KeyValueFileFormat> KeyValueFileFormat::Make(const paimon::TableSchema& s
   }
   f.compression_level = std::stoi(level);
   return f;
-}
-
-Status WriteKeyValueRun(const fs::FileSystem& fs, const KeyValueFileFormat& format,
-                        const KeyValueRunTarget& target,
-                        const std::shared_ptr<arrow::RecordBatch>& run,
-                        std::vector<paimon::ManifestEntry>* out, std::vector<std::string>* written) {
-  if (run->num_rows() == 0) return Status::OK();
-  const auto& schema = format.schema;
-  const auto& file_fields = format.file_fields;
-  const int value_columns = static_cast<int>(schema.fields.size());
-  const int nk = static_cast<int>(format.key_columns.size());
-  if (run->num_columns() != value_columns + 2) {
-    return Status::Invalid("key-value run has ", run->num_columns(), " columns; expected ",
-                           value_columns + 2);
-  }
-  // File layout: _KEY_<k>..., _SEQUENCE_NUMBER, _VALUE_KIND, table columns.
-  arrow::ArrayVector columns;
-  for (int c : format.key_columns) columns.push_back(run->column(c));
-  columns.push_back(run->column(value_columns + 1));
-  columns.push_back(run->column(value_columns));
-  for (int c = 0; c < value_columns; ++c) columns.push_back(run->column(c));
-  auto file_schema = paimon::DataFileSchema(file_fields);
-  auto file_batch = arrow::RecordBatch::Make(file_schema, run->num_rows(), std::move(columns));
-
-  std::vector<paimon::DataField> key_fields(file_fields.begin(), file_fields.begin() + nk);
-  const auto& seqs = static_cast<const arrow::Int64Array&>(*file_batch->column(nk));
-  const auto& kinds = static_cast<const arrow::Int8Array&>(*file_batch->column(nk + 1));
-  const int64_t n = file_batch->num_rows();
-  const int64_t bytes = std::max<int64_t>(1, arrow::util::TotalBufferSize(*file_batch));
-  const double est_bytes_per_row = static_cast<double>(bytes) / 4.0 / n;
-  const int64_t target_size = format.target_file_size;
-
-  int64_t offset = 0;
-  while (offset < n) {
-    std::string file_name =
-        target.file_prefix + std::to_string((*target.file_counter)++) + ".parquet";
-    std::string path = fs::JoinPath(target.dir, file_name);
-    paimon::ParquetWriteOptions opts;
-    opts.compression = format.compression;
-    opts.compression_level = format.compression_level;
-    opts.row_group_bytes = std::clamp<int64_t>(target_size / 2, 1, 64ll << 20);
-    // Sorted runs in small row groups: a point lookup by key decodes one row group (key
-    // statistics prune the rest), as Paimon Java's page index does; scans lose little.
-    opts.row_group_rows = kKeyValueRowGroupRows;
-    // Sequence numbers, and a single-column key, hold distinct values in a sorted run.
-    opts.distinct_columns = {kSequenceNumberField};
-    if (nk == 1) {
-      opts.distinct_columns.push_back(file_fields[0].name);
-      opts.distinct_columns.push_back(schema.fields[format.key_columns[0]].name);
-    }
-    ARROW_ASSIGN_OR_RAISE(auto file,
-                          paimon::ParquetDataFileWriter::Open(fs, path, file_fields, opts));
-    written->push_back(path);
-    StatsCollector key_stats(key_fields);
-    StatsCollector value_stats(schema.fields);
-    const int64_t begin = offset;
-    while (offset < n) {
-      int64_t room = target_size - file->EstimatedSize();
-      int64_t fit = std::max<int64_t>(1024, static_cast<int64_t>(room / est_bytes_per_row));
-      int64_t len = std::min(fit, n - offset);
-      auto part = file_batch->Slice(offset, len);
-      ARROW_RETURN_NOT_OK(file->Write(*part));
-      std::vector<int> key_idx(nk), value_idx(value_columns);
-      for (int i = 0; i < nk; ++i) key_idx[i] = i;
-      for (int i = 0; i < value_columns; ++i) value_idx[i] = nk + 2 + i;
-      ARROW_ASSIGN_OR_RAISE(auto key_part, part->SelectColumns(key_idx));
-      ARROW_ASSIGN_OR_RAISE(auto value_part, part->SelectColumns(value_idx));
-      ARROW_RETURN_NOT_OK(key_stats.Update(*key_part));
-      ARROW_RETURN_NOT_OK(value_stats.Update(*value_part));
-      offset += len;
-      if (file->EstimatedSize() >= target_size) break;
-    }
-    const int64_t end = offset;
-    ARROW_ASSIGN_OR_RAISE(int64_t size, file->Finish());
-    ARROW_ASSIGN_OR_RAISE(auto min_max, file->FooterMinMax());
-
-    paimon::ManifestEntry e;
-    e.kind = paimon::FileKind::kAdd;
-    e.partition = target.partition;
-    e.bucket = target.bucket;
-    e.total_buckets = format.num_buckets;
-    auto& f = e.file;
-    f.file_name = file_name;
-    f.file_size = size;
-    f.row_count = end - begin;
-    // The run is sorted, so its first and last rows hold the smallest and largest keys.
-    auto key_row = [&](int64_t r) -> Result<std::string> {
-      std::vector<std::shared_ptr<arrow::Scalar>> vals;
-      for (int i = 0; i < nk; ++i) {
-        ARROW_ASSIGN_OR_RAISE(auto s, file_batch->column(i)->GetScalar(r));
-        vals.push_back(std::move(s));
-      }
-      return paimon::SerializeBinaryRow(vals, format.key_types);
-    };
-    ARROW_ASSIGN_OR_RAISE(f.min_key, key_row(begin));
-    ARROW_ASSIGN_OR_RAISE(f.max_key, key_row(end - 1));
-    std::vector<std::pair<std::shared_ptr<arrow::Scalar>, std::shared_ptr<arrow::Scalar>>>
-        key_mm(min_max.begin(), min_max.begin() + nk);
-    std::vector<std::pair<std::shared_ptr<arrow::Scalar>, std::shared_ptr<arrow::Scalar>>>
-        value_mm(min_max.begin() + nk + 2, min_max.end());
-    ARROW_ASSIGN_OR_RAISE(f.key_stats, key_stats.Finish(key_mm));
-    ARROW_ASSIGN_OR_RAISE(f.value_stats, value_stats.Finish(value_mm));
-    int64_t min_seq = seqs.Value(begin), max_seq = seqs.Value(begin), deletes = 0;
-    for (int64_t r = begin; r < end; ++r) {
-      min_seq = std::min(min_seq, seqs.Value(r));
-      max_seq = std::max(max_seq, seqs.Value(r));
-      if (IsRetract(kinds.Value(r))) ++deletes;
-    }
-    f.min_sequence_number = min_seq;
-    f.max_sequence_number = max_seq;
-    f.schema_id = schema.id;
-    f.level = target.level;
-    f.creation_time_millis = LocalNowMillis();
-    f.delete_row_count = deletes;
-    f.file_source = static_cast<int32_t>(target.file_source);
-    out->push_back(std::move(e));
-  }
-  return Status::OK();
 }
 
 Status KeyValueWriter::WriteRun(BucketBuffer* b, const std::shared_ptr<arrow::RecordBatch>& run) {

@@ -82,6 +82,14 @@ int CompareValues(const arrow::Array& a, int64_t i, const arrow::Array& b, int64
   }
 }
 
+}  // namespace
+
+int CompareKeyValueCells(const arrow::Array& a, int64_t i, const arrow::Array& b, int64_t j) {
+  return CompareValues(a, i, b, j);
+}
+
+namespace {
+
 // --- options -----------------------------------------------------------------------------------
 
 enum class Engine { kDeduplicate, kPartialUpdate, kAggregation, kFirstRow };
@@ -406,11 +414,13 @@ class Merger {
   // Emits input row r unmerged (compaction keeps a key's newest retraction).
   void EmitRaw(int64_t r) { EmitRow(r); }
 
-  Result<std::shared_ptr<arrow::Table>> Finish(const std::shared_ptr<arrow::Schema>& schema) {
+  Result<std::shared_ptr<arrow::Table>> Finish(const std::shared_ptr<arrow::Schema>& schema,
+                                                arrow::MemoryPool* pool) {
     arrow::ArrayVector out;
+    arrow::compute::ExecContext ctx(pool);
     for (size_t c = 0; c < cols_.size(); ++c) {
       if (o_.engine == Engine::kAggregation) {
-        ARROW_ASSIGN_OR_RAISE(auto builder, arrow::MakeBuilder(cols_[c]->type()));
+        ARROW_ASSIGN_OR_RAISE(auto builder, arrow::MakeBuilder(cols_[c]->type(), pool));
         for (const auto& s : scalars_[c]) {
           if (s && s->is_valid) {
             ARROW_RETURN_NOT_OK(builder->AppendScalar(*s));
@@ -422,12 +432,14 @@ class Merger {
         out.push_back(a);
         continue;
       }
-      arrow::Int64Builder idx;
+      arrow::Int64Builder idx(pool);
       for (int64_t r : take_[c]) {
         ARROW_RETURN_NOT_OK(r < 0 ? idx.AppendNull() : idx.Append(r));
       }
       ARROW_ASSIGN_OR_RAISE(auto indices, idx.Finish());
-      ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(cols_[c], indices));
+      ARROW_ASSIGN_OR_RAISE(auto taken,
+                            arrow::compute::Take(cols_[c], indices,
+                                                 arrow::compute::TakeOptions::Defaults(), &ctx));
       out.push_back(taken.make_array());
     }
     int64_t n = out.empty() ? 0 : out[0]->length();
@@ -591,7 +603,8 @@ struct Gathered {
 };
 
 Result<Gathered> Gather(const std::vector<KeyValueRows>& runs,
-                        const std::shared_ptr<arrow::Schema>& out_schema) {
+                        const std::shared_ptr<arrow::Schema>& out_schema,
+                        arrow::MemoryPool* pool = arrow::default_memory_pool()) {
   Gathered g;
   std::vector<std::shared_ptr<arrow::Table>> tables;
   for (const auto& r : runs) {
@@ -611,8 +624,9 @@ Result<Gathered> Gather(const std::vector<KeyValueRows>& runs,
     g.levels.insert(g.levels.end(), r.sequence_numbers.size(), r.level);
   }
   if (tables.empty() || g.seq.empty()) return g;
-  ARROW_ASSIGN_OR_RAISE(g.all, arrow::ConcatenateTables(tables));
-  ARROW_ASSIGN_OR_RAISE(g.all, g.all->CombineChunks());
+  ARROW_ASSIGN_OR_RAISE(g.all, arrow::ConcatenateTables(
+                                   tables, arrow::ConcatenateTablesOptions::Defaults(), pool));
+  ARROW_ASSIGN_OR_RAISE(g.all, g.all->CombineChunks(pool));
   return g;
 }
 
@@ -655,18 +669,24 @@ Result<std::shared_ptr<arrow::Table>> MergeKeyValues(const paimon::TableSchema& 
                                  [&](const std::vector<int64_t>& group) {
                                    return merger.Reduce(group);
                                  }));
-  return merger.Finish(out_schema);
+  return merger.Finish(out_schema, arrow::default_memory_pool());
 }
 
 Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& schema,
                                                  const std::vector<KeyValueRows>& runs,
                                                  bool drop_delete) {
+  return MergeKeyValuesForCompaction(schema, runs, drop_delete, arrow::default_memory_pool());
+}
+
+Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& schema,
+                                                 const std::vector<KeyValueRows>& runs,
+                                                 bool drop_delete, arrow::MemoryPool* pool) {
   ARROW_ASSIGN_OR_RAISE(MergeOptions o, ParseMergeOptions(schema));
   auto out_schema = KeyValueOutputSchema(schema);
-  ARROW_ASSIGN_OR_RAISE(Gathered g, Gather(runs, out_schema));
+  ARROW_ASSIGN_OR_RAISE(Gathered g, Gather(runs, out_schema, pool));
   KeyValueRows out;
   if (!g.all) {
-    ARROW_ASSIGN_OR_RAISE(out.values, arrow::Table::MakeEmpty(out_schema));
+    ARROW_ASSIGN_OR_RAISE(out.values, arrow::Table::MakeEmpty(out_schema, pool));
     return out;
   }
   Merger merger(schema, o, *g.all, g.seq, g.kinds);
@@ -687,7 +707,7 @@ Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& sche
     return Status::OK();
   };
   ARROW_RETURN_NOT_OK(ForEachKey(merger, g, WrapsLookupMerge(schema, o), reduce));
-  ARROW_ASSIGN_OR_RAISE(out.values, merger.Finish(out_schema));
+  ARROW_ASSIGN_OR_RAISE(out.values, merger.Finish(out_schema, pool));
   return out;
 }
 

@@ -77,6 +77,39 @@ Status WriteKeyValueRun(const fs::FileSystem& fs, const KeyValueFileFormat& form
                         const std::shared_ptr<arrow::RecordBatch>& run,
                         std::vector<paimon::ManifestEntry>* out, std::vector<std::string>* written);
 
+/// Writes one sorted run piece by piece (src/table/kv_run_writer.cc): batches in
+/// WriteKeyValueRun's run layout, in key order across calls, appended to the open file, which is
+/// rolled at target-file-size. Holds at most the open file's current row group in memory.
+/// WriteKeyValueRun is Write + Finish. Single-threaded.
+class KeyValueRunWriter {
+ public:
+  /// `out`, `written` and `fs` must outlive the writer.
+  KeyValueRunWriter(const fs::FileSystem& fs, KeyValueFileFormat format, KeyValueRunTarget target,
+                    std::vector<paimon::ManifestEntry>* out, std::vector<std::string>* written);
+  ~KeyValueRunWriter();
+  KeyValueRunWriter(const KeyValueRunWriter&) = delete;
+  KeyValueRunWriter& operator=(const KeyValueRunWriter&) = delete;
+
+  /// Appends rows whose keys follow those written before.
+  Status Write(const std::shared_ptr<arrow::RecordBatch>& run);
+  /// Closes the open file and appends its ADD entry to `out`. Call once, after the last Write.
+  Status Finish();
+  /// Rows written so far.
+  int64_t rows() const { return rows_; }
+
+ private:
+  struct OpenFile;
+  Status CloseFile();
+
+  const fs::FileSystem& fs_;
+  KeyValueFileFormat format_;
+  KeyValueRunTarget target_;
+  std::vector<paimon::ManifestEntry>* out_;
+  std::vector<std::string>* written_;
+  std::unique_ptr<OpenFile> open_;
+  int64_t rows_ = 0;
+};
+
 class KeyValueWriter {
  public:
   /// A writer on `schema` (a primary-key table with bucket > 0). Reads the latest snapshot of
@@ -132,6 +165,7 @@ class KeyValueWriter {
   Status Append(BucketBuffer* b, const std::shared_ptr<arrow::RecordBatch>& part);
   Status FlushIfFull();
   Status Flush(BucketBuffer* b);
+  Status WriteBuffer(BucketBuffer* b);  // Flush's sorted runs, before any stall compaction
   Status WriteRun(BucketBuffer* b, const std::shared_ptr<arrow::RecordBatch>& run);
   Status ReloadLevels();
   // Compacts one bucket's runs; with `stalled` only when they exceed the stop trigger.

@@ -66,6 +66,10 @@ Result<KeyValueRows> ReadKeyValueRows(const fs::FileSystem& fs, const std::strin
 Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& schema,
                                                  const std::vector<KeyValueRows>& runs,
                                                  bool drop_delete);
+/// As above, allocating the merge's buffers from `pool`.
+Result<KeyValueRows> MergeKeyValuesForCompaction(const paimon::TableSchema& schema,
+                                                 const std::vector<KeyValueRows>& runs,
+                                                 bool drop_delete, arrow::MemoryPool* pool);
 
 /// True when a batch read of this table reads only files above level 0 and does not need to
 /// merge them (deletion vectors enabled, or the first-row merge engine).
