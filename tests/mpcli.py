@@ -1,6 +1,7 @@
 """Helpers for the millpond CLI tests: run the binary, read its scans as canonical rows."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,22 @@ def wait_for(what, fn, timeout=60):
             return v
         time.sleep(0.3)
     raise AssertionError("gave up waiting for " + what)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for servers the tests start)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_process(proc, timeout=10):
+    """Terminates a server the tests started (SIGTERM, then SIGKILL), if it still runs."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

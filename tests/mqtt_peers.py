@@ -18,15 +18,11 @@ import paho.mqtt.client as mqtt
 import pytest
 
 import mpcli
+from mpcli import free_port  # noqa: F401 (re-exported for the MQTT tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO = ROOT / "src" / "ingest" / "sparkplug_b.proto"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def mosquitto_bin():
@@ -43,7 +39,7 @@ class Broker:
     def __init__(self, workdir, max_inflight=20):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = mpcli.free_port()
         self.max_inflight = max_inflight
         self.proc = None
 
@@ -82,13 +78,7 @@ class Broker:
         raise RuntimeError("mosquitto did not listen on %d" % self.port)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        mpcli.stop_process(self.proc)
         self.proc = None
 
 

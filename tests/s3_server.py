@@ -13,6 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import mpcli
+
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS = "millpondtest"
 SECRET = "millpond/secret+key"  # '/' and '+' as real AWS secrets have: must be URI-encoded
@@ -31,11 +33,6 @@ def binary():
             return str(cand)
     return None
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _quote(s):
@@ -75,13 +72,7 @@ class S3Server:
         return name
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        mpcli.stop_process(self.proc)
 
 
 def start(workdir):
@@ -94,7 +85,7 @@ def start(workdir):
     root.mkdir(parents=True, exist_ok=True)
     last = ""
     for _ in range(3):  # the port may be taken between choosing and binding it
-        port = _free_port()
+        port = mpcli.free_port()
         log = Path(workdir) / ("versitygw-%d.log" % port)
         with open(log, "wb") as out:
             proc = subprocess.Popen(

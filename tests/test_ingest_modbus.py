@@ -64,13 +64,6 @@ asyncio.run(main())
 """
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def registers(fmt, value, order="ABCD"):
     """The registers holding `value` packed with struct format `fmt` (big-endian) in `order`."""
@@ -87,7 +80,7 @@ class Server:
     """A pymodbus TCP server in a subprocess, holding `spec` {"hr"|"ir"|"co"|"di": {addr: v}}."""
 
     def __init__(self, tmp_path, spec, port=None):
-        self.port = port or free_port()
+        self.port = port or mpcli.free_port()
         self.spec_file = Path(tmp_path) / ("spec-%d.json" % self.port)
         self.spec_file.write_text(json.dumps(spec))
         self.proc = None
@@ -376,7 +369,7 @@ def test_metrics(tmp_path, servers):
     servers.append(srv)
     wh = tmp_path / "wh"
     m = write_map(tmp_path, "table: plant.mb\ntags:\n  - {name: a, address: 0}\n")
-    port = free_port()
+    port = mpcli.free_port()
     proc = ingest(wh, "--device", "127.0.0.1:%d" % srv.port, "--map", m, "--interval", "20ms",
                   "--metrics-port", port, "--metrics-bind", "127.0.0.1", "--source-id", "mb1",
                   "--commit-interval", "100ms")

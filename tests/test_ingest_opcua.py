@@ -14,7 +14,6 @@ changes into the ingest pipeline.
 import datetime
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -77,17 +76,10 @@ asyncio.run(main(int(sys.argv[1])))
 """
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 class OpcServer:
     def __init__(self):
-        self.port = free_port()
+        self.port = mpcli.free_port()
         self.proc = subprocess.Popen([PY, "-c", SERVER, str(self.port)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self.proc.stdout.readline().decode().strip() == "ready"
