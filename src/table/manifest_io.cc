@@ -1,6 +1,9 @@
 // ManifestIO: manifest files and lists on storage.
 #include "millpond/table/manifest_io.h"
 
+#include <cstdlib>
+#include <list>
+#include <mutex>
 #include <random>
 #include <unordered_map>
 
@@ -66,23 +69,124 @@ std::string NewUuid() {
   return buf;
 }
 
+namespace {
+
+// Manifest files and lists are immutable and named by UUID, so what they decode to is cached
+// process-wide by path, least recently used first out, within a memory budget
+// ($MILLPOND_MANIFEST_CACHE_MB, default 64; 0 turns it off). Repeated plans of one table (point
+// lookups, streaming polls, a server) then skip the Avro decoding, as Paimon's manifest cache does.
+template <typename T>
+class DecodedCache {
+ public:
+  using Value = std::shared_ptr<const std::vector<T>>;
+
+  explicit DecodedCache(int64_t budget) : budget_(budget) {}
+
+  Value Get(const std::string& key) {
+    if (budget_ <= 0) return nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second.second);
+    return it->second.first.value;
+  }
+
+  void Put(const std::string& key, Value value, int64_t bytes) {
+    if (budget_ <= 0 || bytes > budget_ / 4) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (map_.count(key)) return;
+    lru_.push_front(key);
+    map_.emplace(key, std::make_pair(Slot{std::move(value), bytes}, lru_.begin()));
+    used_ += bytes;
+    while (used_ > budget_ && !lru_.empty()) {
+      auto victim = map_.find(lru_.back());
+      used_ -= victim->second.first.bytes;
+      map_.erase(victim);
+      lru_.pop_back();
+    }
+  }
+
+ private:
+  struct Slot {
+    Value value;
+    int64_t bytes;
+  };
+  const int64_t budget_;
+  std::mutex mu_;
+  std::list<std::string> lru_;
+  std::unordered_map<std::string, std::pair<Slot, std::list<std::string>::iterator>> map_;
+  int64_t used_ = 0;
+};
+
+int64_t CacheBudget() {
+  const char* mb = std::getenv("MILLPOND_MANIFEST_CACHE_MB");
+  return (mb ? std::atoll(mb) : 64) << 20;
+}
+
+int64_t StatsBytes(const paimon::SimpleStats& s) {
+  return static_cast<int64_t>(s.min_values.size() + s.max_values.size() +
+                              s.null_counts.size() * sizeof(std::optional<int64_t>));
+}
+
+// Roughly what one decoded entry holds in memory.
+int64_t DecodedBytes(const paimon::ManifestEntry& e) {
+  const auto& f = e.file;
+  int64_t n = static_cast<int64_t>(sizeof(e) + e.partition.size() + f.file_name.size() +
+                                   f.min_key.size() + f.max_key.size());
+  n += StatsBytes(f.key_stats) + StatsBytes(f.value_stats);
+  for (const auto& x : f.extra_files) n += static_cast<int64_t>(x.size() + 32);
+  if (f.value_stats_cols) n += static_cast<int64_t>(f.value_stats_cols->size() * 32);
+  if (f.write_cols) n += static_cast<int64_t>(f.write_cols->size() * 32);
+  return n;
+}
+
+int64_t DecodedBytes(const paimon::ManifestFileMeta& m) {
+  return static_cast<int64_t>(sizeof(m) + m.file_name.size()) + StatsBytes(m.partition_stats);
+}
+
+template <typename T>
+DecodedCache<T>& CacheOf() {
+  static DecodedCache<T> cache(CacheBudget());
+  return cache;
+}
+
+// Reads `path` through the cache of its kind; `decode` turns the file's bytes into entries.
+template <typename T, typename Decode>
+Result<std::vector<T>> ReadCached(const fs::FileSystem& fs, const std::string& path,
+                                  const char* what, Decode decode) {
+  auto& cache = CacheOf<T>();
+  const std::string key = fs.arrow_fs()->type_name() + ":" + path;
+  if (auto hit = cache.Get(key)) return *hit;
+  auto bytes = fs.ReadFile(path);
+  if (!bytes.ok()) return Status::IOError(what, " ", path, " unreadable: ", bytes.status().message());
+  ARROW_ASSIGN_OR_RAISE(std::vector<T> decoded, decode(*bytes, path));
+  int64_t size = 0;
+  for (const auto& x : decoded) size += DecodedBytes(x);
+  cache.Put(key, std::make_shared<const std::vector<T>>(decoded), size);
+  return decoded;
+}
+
+}  // namespace
+
 std::string ManifestIO::ManifestPath(const std::string& name) const {
   return fs::JoinPath(fs::JoinPath(table_path_, "manifest"), name);
 }
 
 Result<std::vector<paimon::ManifestFileMeta>> ManifestIO::ReadManifestList(
     const std::string& name) const {
-  std::string path = ManifestPath(name);
-  auto bytes = fs_->ReadFile(path);
-  if (!bytes.ok()) return Status::IOError("manifest list ", path, " unreadable: ", bytes.status().message());
-  return paimon::DecodeManifestList(*bytes, path);
+  return ReadCached<paimon::ManifestFileMeta>(
+      *fs_, ManifestPath(name), "manifest list",
+      [](const std::string& bytes, const std::string& path) {
+        return paimon::DecodeManifestList(bytes, path);
+      });
 }
 
 Result<std::vector<paimon::ManifestEntry>> ManifestIO::ReadManifest(const std::string& name) const {
-  std::string path = ManifestPath(name);
-  auto bytes = fs_->ReadFile(path);
-  if (!bytes.ok()) return Status::IOError("manifest ", path, " unreadable: ", bytes.status().message());
-  return paimon::DecodeManifestEntries(*bytes, path);
+  return ReadCached<paimon::ManifestEntry>(
+      *fs_, ManifestPath(name), "manifest",
+      [](const std::string& bytes, const std::string& path) {
+        return paimon::DecodeManifestEntries(bytes, path);
+      });
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // Table layer tests on a real local warehouse: commits (including racing committers), rolling,
 // schema evolution, time travel, tags and golden tables written by Paimon Java.
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <arrow/api.h>
@@ -132,6 +133,35 @@ TEST_F(TableTest, ManyCommitsMergeManifests) {
   auto all = Scan(*t);
   EXPECT_EQ(all->num_rows(), 400);
   EXPECT_EQ(SumIds(*all), 400 * 399 / 2);
+}
+
+TEST_F(TableTest, ManifestsAreDecodedOncePerProcess) {
+  // Manifest files never change once written (UUID names), so a plan reuses what it decoded
+  // before: overwriting every manifest with garbage (a probe; real manifests are immutable) does
+  // not disturb a second scan, while a manifest never read before is still read and checked.
+  auto t = Create("db.cache", {});
+  WriteCommit(*t, 0, 10);
+  WriteCommit(*t, 10, 10);
+  EXPECT_EQ(SumIds(*Scan(*t)), 20 * 19 / 2);
+  const auto dir = dir_ / "db.db" / "cache" / "manifest";
+  int overwritten = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    std::ofstream(f.path(), std::ios::trunc) << "not avro";
+    ++overwritten;
+  }
+  EXPECT_GE(overwritten, 3);
+  EXPECT_EQ(SumIds(*Scan(*t)), 20 * 19 / 2);
+  WriteCommit(*t, 20, 10);  // its manifest list names the old (cached) manifests and a new one
+  EXPECT_EQ(SumIds(*Scan(*t)), 30 * 29 / 2);
+  // A manifest this process never decoded is read from storage: garbage is an error.
+  auto other = Create("db.cold", {});
+  WriteCommit(*other, 0, 5);
+  for (const auto& f : std::filesystem::directory_iterator(
+           dir_ / "db.db" / "cold" / "manifest")) {
+    std::ofstream(f.path(), std::ios::trunc) << "not avro";
+  }
+  auto scan = other->NewScan({});
+  EXPECT_FALSE(scan.ok());
 }
 
 TEST_F(TableTest, SchemaEvolutionReadsOldFilesByFieldId) {
