@@ -1,7 +1,7 @@
 // pk_bench: millpond's primary-key table benchmark (issue 3, point 10), driven by bench/run.sh.
 //
 //   pk_bench write --warehouse WH [--rows 10000000] [--keys 1000000] [--commits 10]
-//                  [--batch 100000] [--buckets 4] [--buffer 256mb]
+//                  [--batch 100000] [--buckets 4] [--buffer 256mb] [--option K=V ...]
 //       creates WH/bench.db/pk and upserts ROWS sensor-like rows over KEYS distinct keys as
 //       COMMITS commits (a stream: Write() per BATCH rows, then CommitKeyValueWrite per commit: the
 //       APPEND snapshot, then the COMPACT one of the writer's compactions, as `millpond write` and
@@ -55,6 +55,7 @@ struct Args {
   int64_t rows = 10'000'000, keys = 1'000'000, commits = 10, batch = 100'000, lookups = 200;
   int buckets = 4;
   std::string buffer;  // write-buffer-size; empty: the table default (256mb)
+  std::vector<std::pair<std::string, std::string>> options;  // --option K=V: table options
 };
 
 uint64_t SplitMix(uint64_t i) {
@@ -126,6 +127,7 @@ Status Write(const Args& a) {
   schema.primary_keys = {"id"};
   schema.options["bucket"] = std::to_string(a.buckets);
   if (!a.buffer.empty()) schema.options["write-buffer-size"] = a.buffer;
+  for (const auto& [k, v] : a.options) schema.options[k] = v;
   ARROW_ASSIGN_OR_RAISE(schema, mp::table::PrepareKeyValueTableSchema(std::move(schema)));
   ARROW_ASSIGN_OR_RAISE(auto table, catalog->CreateTable("bench.pk", schema));
 
@@ -262,6 +264,8 @@ Result<Args> Parse(int argc, char** argv) {
     else if (k == "--lookups") a.lookups = std::stoll(v);
     else if (k == "--buckets") a.buckets = std::stoi(v);
     else if (k == "--buffer") a.buffer = v;
+    else if (k == "--option" && v.find('=') != std::string::npos && v.find('=') > 0)
+      a.options.emplace_back(v.substr(0, v.find('=')), v.substr(v.find('=') + 1));
     else return Status::Invalid("unknown option ", k);
   }
   if (a.warehouse.empty()) return Status::Invalid("--warehouse is required");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <optional>
 #include <set>
 
 #include <arrow/api.h>
@@ -13,6 +14,7 @@
 #include <arrow/compute/row/grouper.h>
 
 #include "deletion_vector.h"
+#include "kv_merge_stream.h"
 #include "millpond/table/manifest_io.h"
 
 namespace millpond::table {
@@ -75,6 +77,8 @@ class KeyGroups {
     return out;
   }
   uint32_t num_groups() const { return grouper_->num_groups(); }
+  /// Forgets every key (ids start again at 0).
+  Status Reset() { return grouper_->Reset(); }
 
  private:
   std::vector<int> key_columns_;
@@ -179,6 +183,11 @@ bool NeedsLookup(const paimon::TableSchema& schema) {
          schema.Option("force-lookup", "false") == "true";
 }
 
+bool LookupWait(const paimon::TableSchema& schema) {
+  return schema.Option("lookup-wait", schema.Option("changelog-producer.lookup-wait", "true")) !=
+         "false";
+}
+
 Result<bool> ProducesChangelog(const paimon::TableSchema& schema, const CompactUnit& unit) {
   ARROW_ASSIGN_OR_RAISE(auto producer, ChangelogProducerOf(schema));
   if (producer == ChangelogProducer::kFullCompaction) {
@@ -216,224 +225,309 @@ Result<std::shared_ptr<arrow::RecordBatch>> KeyValueRunBatch(const KeyValueRows&
   return arrow::RecordBatch::Make(arrow::schema(fields), n, std::move(columns));
 }
 
-Result<KeyValueRows> MergeWithChangelog(const fs::FileSystem& fs, const std::string& table_path,
-                                        const paimon::TableSchema& schema,
-                                        const std::map<int64_t, paimon::TableSchema>& schemas,
-                                        const CompactUnit& unit, std::vector<KeyValueRows> runs,
-                                        bool drop_delete, ChangelogOutput* out,
-                                        std::vector<std::string>* written) {
+namespace {
+
+// The changelog merge of one compaction, fed one key window at a time (every record of a key
+// lies in one window, so each window is merged and compared on its own).
+class ChangelogMerge {
+ public:
+  ChangelogMerge(const paimon::TableSchema& schema, ChangelogProducer producer,
+                 const CompactionOptions& options, const KeyValueFileFormat& format,
+                 bool drop_delete, arrow::MemoryPool* pool)
+      : schema_(schema), producer_(producer), options_(options), format_(format),
+        drop_delete_(drop_delete), pool_(pool) {
+    full_ = producer == ChangelogProducer::kFullCompaction;
+    first_row_ = schema.Option("merge-engine", "deduplicate") == "first-row";
+    row_dedup_ = schema.Option("changelog-producer.row-deduplicate", "false") == "true";
+    compared_.assign(schema.fields.size(), true);
+    for (const auto& f : paimon::SplitNames(
+             schema.Option("changelog-producer.row-deduplicate-ignore-fields", ""))) {
+      int i = schema.FieldIndex(f);
+      if (i >= 0) compared_[i] = false;
+    }
+  }
+
+  /// Files above the output level, lowest level first, to look keys up in.
+  std::vector<std::unique_ptr<KeyValueFileLookup>> lookups;
+  /// Where the changelog rows go (null: no changelog is written).
+  KeyValueRunWriter* log = nullptr;
+
+  // Merges one window of the unit's runs; `sink` gets the compaction output.
+  Status Window(std::vector<KeyValueRows> runs, const std::function<Status(KeyValueRows)>& sink) {
+    // 1. Every key of the window: whether it has level-0 records, its record at the lowest level
+    //    above 0 (lookup's "before"), its record at the max level (full-compaction's "before").
+    if (!groups_) {
+      ARROW_ASSIGN_OR_RAISE(groups_, KeyGroups::Make(format_, runs.front().values->schema()));
+    } else {
+      ARROW_RETURN_NOT_OK(groups_->Reset());
+    }
+    KeyGroups& groups = *groups_;
+    std::vector<KeyState> keys;
+    std::vector<Ref> first_ref;  // a record of each key (for its key value)
+    for (size_t s = 0; s < runs.size(); ++s) {
+      ARROW_ASSIGN_OR_RAISE(auto ids, groups.Consume(*runs[s].values));
+      keys.resize(groups.num_groups());
+      first_ref.resize(groups.num_groups());
+      const int32_t level = runs[s].level;
+      for (size_t i = 0; i < ids.size(); ++i) {
+        auto& k = keys[ids[i]];
+        ++k.count;
+        Ref ref{static_cast<int>(s), static_cast<int64_t>(i)};
+        if (!first_ref[ids[i]].valid()) first_ref[ids[i]] = ref;
+        if (level == 0) k.has_level0 = true;
+        if (level > 0 && level < k.high_level) {
+          k.high_level = level;
+          k.high = ref;
+        }
+        if (level == options_.max_level()) k.top = ref;
+      }
+    }
+    const uint32_t unit_keys = static_cast<uint32_t>(keys.size());
+
+    // 2. Lookup: keys with level-0 records but no record above level 0 in the unit are looked
+    //    up in the bucket's other files, lowest level first (LookupLevels.lookup(key,
+    //    outputLevel + 1)), each file read forward as a merge-join in key order.
+    if (!full_ && !lookups.empty()) {
+      std::vector<uint32_t> missing;
+      for (uint32_t id = 0; id < unit_keys; ++id) {
+        if (keys[id].has_level0 && !keys[id].high.valid()) missing.push_back(id);
+      }
+      if (!missing.empty()) {
+        std::vector<arrow::ArrayVector> key_columns(runs.size());
+        for (size_t s = 0; s < runs.size(); ++s) {
+          ARROW_ASSIGN_OR_RAISE(auto t, runs[s].values->CombineChunks(pool_));
+          runs[s].values = t;
+          for (int c : format_.key_columns) key_columns[s].push_back(t->column(c)->chunk(0));
+        }
+        auto ref_of = [&](uint32_t id) {
+          const Ref& r = first_ref[id];
+          return KeyRef{&key_columns[r.source], r.row};
+        };
+        std::sort(missing.begin(), missing.end(), [&](uint32_t a, uint32_t b) {
+          return CompareKeyRefs(ref_of(a), ref_of(b)) < 0;
+        });
+        for (auto& file : lookups) {
+          if (missing.empty()) break;
+          std::vector<KeyRef> asked;
+          for (uint32_t id : missing) asked.push_back(ref_of(id));
+          std::vector<size_t> matched;
+          ARROW_ASSIGN_OR_RAISE(auto found, file->Find(asked, &matched));
+          if (matched.empty()) continue;
+          std::vector<bool> hit(missing.size(), false);
+          for (size_t j = 0; j < matched.size(); ++j) {
+            auto& k = keys[missing[matched[j]]];
+            k.high = Ref{static_cast<int>(runs.size()), static_cast<int64_t>(j)};
+            k.looked_up = true;
+            hit[matched[j]] = true;
+          }
+          runs.push_back(std::move(found));
+          std::vector<uint32_t> rest;
+          for (size_t j = 0; j < missing.size(); ++j) {
+            if (!hit[j]) rest.push_back(missing[j]);
+          }
+          missing = std::move(rest);
+        }
+      }
+    }
+
+    // 3. The merge. For first-row, a looked-up key keeps its old record and nothing new is
+    //    written for it (FirstRowMergeFunctionWrapper); see step 4.
+    ARROW_ASSIGN_OR_RAISE(auto after,
+                          MergeKeyValuesForCompaction(schema_, runs, /*drop_delete=*/false, pool_));
+    ARROW_ASSIGN_OR_RAISE(auto after_ids, groups.Consume(*after.values));
+
+    // 4. The changelog of each changed key, in key order (LookupChangelogMergeFunctionWrapper /
+    //    FullChangelogMergeFunctionWrapper.setChangelog).
+    const int after_source = static_cast<int>(runs.size());
+    std::vector<arrow::ArrayVector> columns;  // per source, for row-deduplicate's comparison
+    if (row_dedup_) {
+      for (const auto& r : runs) {
+        ARROW_ASSIGN_OR_RAISE(auto cols, Columns(r.values));
+        columns.push_back(std::move(cols));
+      }
+      ARROW_ASSIGN_OR_RAISE(auto after_cols, Columns(after.values));
+      columns.push_back(after_cols);
+    }
+    auto kind_of = [&](const Ref& ref) {
+      return ref.source == after_source ? after.kinds[ref.row] : runs[ref.source].kinds[ref.row];
+    };
+    auto seq_of = [&](const Ref& ref) {
+      return ref.source == after_source ? after.sequence_numbers[ref.row]
+                                        : runs[ref.source].sequence_numbers[ref.row];
+    };
+    auto same_values = [&](const Ref& a, const Ref& b) -> Result<bool> {
+      for (size_t c = 0; c < compared_.size(); ++c) {
+        if (!compared_[c]) continue;
+        ARROW_ASSIGN_OR_RAISE(auto x, columns[a.source][c]->GetScalar(a.row));
+        ARROW_ASSIGN_OR_RAISE(auto y, columns[b.source][c]->GetScalar(b.row));
+        if (!x->Equals(*y)) return false;
+      }
+      return true;
+    };
+    std::vector<std::pair<Ref, RowKind>> changes;
+    std::vector<bool> keep(after_ids.size(), true);
+    for (size_t j = 0; j < after_ids.size(); ++j) {
+      if (after_ids[j] >= unit_keys) {
+        return Status::Invalid("changelog merge produced an unknown key");
+      }
+      const KeyState& k = keys[after_ids[j]];
+      Ref now{after_source, static_cast<int64_t>(j)};
+      const bool after_add = !IsRetract(kind_of(now));
+      if (first_row_) {
+        if (k.looked_up) {
+          keep[j] = false;  // the key already exists above: nothing new
+          continue;
+        }
+        if (k.has_level0 && !k.high.valid() && after_add) {
+          changes.push_back({now, RowKind::kInsert});
+        }
+        continue;
+      }
+      Ref before;
+      if (full_) {
+        if (k.count == 1 && k.top.valid()) continue;  // the top record alone: unchanged
+        before = k.top;
+      } else {
+        if (!k.has_level0) continue;
+        before = k.high;
+      }
+      const bool before_add = before.valid() && !IsRetract(kind_of(before));
+      if (!before_add) {
+        if (after_add) changes.push_back({now, RowKind::kInsert});
+      } else if (!after_add) {
+        changes.push_back({before, RowKind::kDelete});
+      } else {
+        bool same = false;
+        if (row_dedup_) {
+          ARROW_ASSIGN_OR_RAISE(same, same_values(before, now));
+        }
+        if (!same) {
+          changes.push_back({before, RowKind::kUpdateBefore});
+          changes.push_back({now, RowKind::kUpdateAfter});
+        }
+      }
+    }
+
+    // 5. The window's changelog rows, taken from one table of all sources (unit runs, looked-up
+    //    rows, merge result) at once.
+    if (producer_ == ChangelogProducer::kNone) changes.clear();  // first-row without changelog
+    if (!changes.empty() && log) {
+      std::vector<std::shared_ptr<arrow::Table>> tables;
+      std::vector<int64_t> offset;
+      int64_t total = 0;
+      for (const auto& r : runs) {
+        offset.push_back(total);
+        tables.push_back(r.values);
+        total += r.values->num_rows();
+      }
+      offset.push_back(total);
+      tables.push_back(after.values);
+      ARROW_ASSIGN_OR_RAISE(auto all, arrow::ConcatenateTables(
+                                          tables, arrow::ConcatenateTablesOptions::Defaults(),
+                                          pool_));
+      arrow::Int64Builder idx(pool_);
+      KeyValueRows rows;
+      for (const auto& [ref, kind] : changes) {
+        ARROW_RETURN_NOT_OK(idx.Append(offset[ref.source] + ref.row));
+        rows.kinds.push_back(kind);
+        rows.sequence_numbers.push_back(seq_of(ref));
+      }
+      ARROW_ASSIGN_OR_RAISE(auto indices, idx.Finish());
+      arrow::compute::ExecContext ctx(pool_);
+      ARROW_ASSIGN_OR_RAISE(auto taken,
+                            arrow::compute::Take(arrow::Datum(all), indices,
+                                                 arrow::compute::TakeOptions::Defaults(), &ctx));
+      rows.values = taken.table();
+      ARROW_ASSIGN_OR_RAISE(auto batch, KeyValueRunBatch(rows));
+      ARROW_RETURN_NOT_OK(log->Write(batch));
+    }
+
+    // 6. The compaction output: the merged rows (retractions only where deletes are kept).
+    std::vector<int64_t> out_rows;
+    for (size_t j = 0; j < after.kinds.size(); ++j) {
+      if (!keep[j]) continue;
+      if (drop_delete_ && IsRetract(after.kinds[j])) continue;
+      out_rows.push_back(static_cast<int64_t>(j));
+    }
+    if (out_rows.empty()) return Status::OK();
+    if (out_rows.size() == after.kinds.size()) return sink(std::move(after));
+    ARROW_ASSIGN_OR_RAISE(auto kept, TakeRows(after, out_rows));
+    return sink(std::move(kept));
+  }
+
+ private:
+  const paimon::TableSchema& schema_;
+  ChangelogProducer producer_;
+  CompactionOptions options_;
+  const KeyValueFileFormat& format_;
+  bool drop_delete_;
+  arrow::MemoryPool* pool_;
+  bool full_ = false, first_row_ = false, row_dedup_ = false;
+  std::vector<bool> compared_;
+  std::optional<KeyGroups> groups_;  // reset at each window
+};
+
+}  // namespace
+
+Status MergeWithChangelog(const fs::FileSystem& fs, const std::string& table_path,
+                          const paimon::TableSchema& schema,
+                          const std::map<int64_t, paimon::TableSchema>& schemas,
+                          const CompactUnit& unit,
+                          std::vector<std::unique_ptr<KeyValueRunReader>> runs, bool drop_delete,
+                          ChangelogOutput* out, std::vector<std::string>* written,
+                          arrow::MemoryPool* pool,
+                          const std::function<Status(KeyValueRows)>& sink) {
   ARROW_ASSIGN_OR_RAISE(auto producer, ChangelogProducerOf(schema));
   ARROW_ASSIGN_OR_RAISE(auto options, CompactionOptions::FromSchema(schema));
   ARROW_ASSIGN_OR_RAISE(auto format, KeyValueFileFormat::Make(schema));
-  const bool full = producer == ChangelogProducer::kFullCompaction;
-  const bool first_row = schema.Option("merge-engine", "deduplicate") == "first-row";
-  const bool row_dedup = schema.Option("changelog-producer.row-deduplicate", "false") == "true";
-  std::vector<bool> compared(schema.fields.size(), true);
-  for (const auto& f :
-       paimon::SplitNames(schema.Option("changelog-producer.row-deduplicate-ignore-fields", ""))) {
-    int i = schema.FieldIndex(f);
-    if (i >= 0) compared[i] = false;
-  }
   if (unit.files.empty()) return Status::Invalid("changelog compaction of an empty unit");
+  ChangelogMerge merge(schema, producer, options, format, drop_delete, pool);
 
-  // 1. Every key of the unit: whether it has level-0 records, its record at the lowest level above
-  //    0 (lookup's "before"), its record at the max level (full-compaction's "before").
-  std::shared_ptr<arrow::Schema> values_schema;
-  for (const auto& r : runs) {
-    if (r.values) values_schema = r.values->schema();
-  }
-  if (!values_schema) return Status::Invalid("changelog compaction without rows");
-  ARROW_ASSIGN_OR_RAISE(auto groups, KeyGroups::Make(format, values_schema));
-  std::vector<KeyState> keys;
-  for (size_t s = 0; s < runs.size(); ++s) {
-    if (!runs[s].values) continue;
-    ARROW_ASSIGN_OR_RAISE(auto ids, groups.Consume(*runs[s].values));
-    keys.resize(groups.num_groups());
-    const int32_t level = runs[s].level;
-    for (size_t i = 0; i < ids.size(); ++i) {
-      auto& k = keys[ids[i]];
-      ++k.count;
-      Ref ref{static_cast<int>(s), static_cast<int64_t>(i)};
-      if (level == 0) k.has_level0 = true;
-      if (level > 0 && level < k.high_level) {
-        k.high_level = level;
-        k.high = ref;
-      }
-      if (level == options.max_level()) k.top = ref;
-    }
-  }
-  const uint32_t unit_keys = static_cast<uint32_t>(keys.size());
-
-  // 2. Lookup: keys with level-0 records but no record above level 0 in the unit are looked up in
-  //    the bucket's other files, lowest level first (LookupLevels.lookup(key, outputLevel + 1)).
-  if (!full) {
-    size_t missing = 0;
-    for (const auto& k : keys) missing += k.has_level0 && !k.high.valid();
+  // The bucket's files above the output level, outside the unit, lowest level first.
+  if (producer != ChangelogProducer::kFullCompaction && out->bucket_files) {
     std::set<std::string> in_unit;
     for (const auto& e : unit.files) in_unit.insert(e.file.file_name);
     std::vector<const paimon::ManifestEntry*> above;
-    if (out->bucket_files) {
-      for (const auto& e : *out->bucket_files) {
-        if (e.kind == paimon::FileKind::kAdd && e.file.level > unit.output_level &&
-            !in_unit.count(e.file.file_name)) {
-          above.push_back(&e);
-        }
+    for (const auto& e : *out->bucket_files) {
+      if (e.kind == paimon::FileKind::kAdd && e.file.level > unit.output_level &&
+          !in_unit.count(e.file.file_name)) {
+        above.push_back(&e);
       }
     }
     std::stable_sort(above.begin(), above.end(),
                      [](const auto* a, const auto* b) { return a->file.level < b->file.level; });
     for (const auto* e : above) {
-      if (missing == 0) break;
       const std::vector<uint32_t>* deleted =
           out->dvs ? out->dvs->Find(e->partition, e->bucket, e->file.file_name) : nullptr;
-      ARROW_ASSIGN_OR_RAISE(auto rows,
-                            ReadKeyValueRows(fs, table_path, schema, schemas, *e, deleted));
-      ARROW_ASSIGN_OR_RAISE(auto ids, groups.Consume(*rows.values));
-      std::vector<int64_t> found;
-      for (size_t i = 0; i < ids.size(); ++i) {
-        if (ids[i] >= unit_keys) continue;
-        auto& k = keys[ids[i]];
-        if (!k.has_level0 || k.high.valid()) continue;
-        k.high = Ref{static_cast<int>(runs.size()), static_cast<int64_t>(found.size())};
-        k.looked_up = true;
-        found.push_back(static_cast<int64_t>(i));
-        --missing;
-      }
-      if (found.empty()) continue;
-      ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(rows, found));
-      runs.push_back(std::move(taken));
+      ARROW_ASSIGN_OR_RAISE(auto lookup, KeyValueFileLookup::Make(fs, table_path, schema, schemas,
+                                                                  *e, deleted, pool));
+      merge.lookups.push_back(std::move(lookup));
     }
   }
 
-  // 3. The merge. For first-row, a looked-up key keeps its old record and nothing new is written
-  //    for it (FirstRowMergeFunctionWrapper); see step 4.
-  ARROW_ASSIGN_OR_RAISE(auto after,
-                        MergeKeyValuesForCompaction(schema, runs, /*drop_delete=*/false));
-  ARROW_ASSIGN_OR_RAISE(auto after_ids, groups.Consume(*after.values));
+  // The changelog files at the output level, named as KeyValueFileWriterFactory names them.
+  const auto& first = unit.files.front();
+  KeyValueRunTarget target;
+  target.partition = first.partition;
+  target.bucket = first.bucket;
+  ARROW_ASSIGN_OR_RAISE(target.dir, BucketPath(table_path, schema, first.partition, first.bucket));
+  target.file_prefix = std::string(kChangelogFilePrefix) + NewUuid() + "-";
+  int64_t counter = 0;
+  target.file_counter = &counter;
+  target.level = unit.output_level;
+  target.file_source = paimon::FileSource::kAppend;
+  KeyValueRunWriter log(fs, format, target, &out->files, written);
+  merge.log = &log;
 
-  // 4. The changelog of each changed key, in key order (LookupChangelogMergeFunctionWrapper /
-  //    FullChangelogMergeFunctionWrapper.setChangelog).
-  const int after_source = static_cast<int>(runs.size());
-  std::vector<arrow::ArrayVector> columns;  // per source, for row-deduplicate's comparison
-  if (row_dedup) {
-    for (const auto& r : runs) {
-      arrow::ArrayVector cols;
-      if (r.values) {
-        ARROW_ASSIGN_OR_RAISE(cols, Columns(r.values));
-      }
-      columns.push_back(std::move(cols));
-    }
-    ARROW_ASSIGN_OR_RAISE(auto after_cols, Columns(after.values));
-    columns.push_back(after_cols);
+  ARROW_RETURN_NOT_OK(ForEachKeyWindow(
+      schema, std::move(runs), pool,
+      [&](std::vector<KeyValueRows> window) { return merge.Window(std::move(window), sink); }));
+  ARROW_RETURN_NOT_OK(log.Finish());
+  for (const auto& l : merge.lookups) {
+    out->lookup_row_groups_decoded += l->row_groups_decoded();
+    out->lookup_row_groups_skipped += l->row_groups_skipped();
   }
-  auto kind_of = [&](const Ref& ref) {
-    return ref.source == after_source ? after.kinds[ref.row] : runs[ref.source].kinds[ref.row];
-  };
-  auto seq_of = [&](const Ref& ref) {
-    return ref.source == after_source ? after.sequence_numbers[ref.row]
-                                      : runs[ref.source].sequence_numbers[ref.row];
-  };
-  auto same_values = [&](const Ref& a, const Ref& b) -> Result<bool> {
-    for (size_t c = 0; c < compared.size(); ++c) {
-      if (!compared[c]) continue;
-      ARROW_ASSIGN_OR_RAISE(auto x, columns[a.source][c]->GetScalar(a.row));
-      ARROW_ASSIGN_OR_RAISE(auto y, columns[b.source][c]->GetScalar(b.row));
-      if (!x->Equals(*y)) return false;
-    }
-    return true;
-  };
-  std::vector<std::pair<Ref, RowKind>> changes;
-  std::vector<bool> keep(after_ids.size(), true);
-  for (size_t j = 0; j < after_ids.size(); ++j) {
-    if (after_ids[j] >= unit_keys) {
-      return Status::Invalid("changelog merge produced an unknown key");
-    }
-    const KeyState& k = keys[after_ids[j]];
-    Ref now{after_source, static_cast<int64_t>(j)};
-    const bool after_add = !IsRetract(kind_of(now));
-    if (first_row) {
-      if (k.looked_up) {
-        keep[j] = false;  // the key already exists above: nothing new
-        continue;
-      }
-      if (k.has_level0 && !k.high.valid() && after_add) changes.push_back({now, RowKind::kInsert});
-      continue;
-    }
-    Ref before;
-    if (full) {
-      if (k.count == 1 && k.top.valid()) continue;  // the top record alone: unchanged
-      before = k.top;
-    } else {
-      if (!k.has_level0) continue;
-      before = k.high;
-    }
-    const bool before_add = before.valid() && !IsRetract(kind_of(before));
-    if (!before_add) {
-      if (after_add) changes.push_back({now, RowKind::kInsert});
-    } else if (!after_add) {
-      changes.push_back({before, RowKind::kDelete});
-    } else {
-      bool same = false;
-      if (row_dedup) {
-        ARROW_ASSIGN_OR_RAISE(same, same_values(before, now));
-      }
-      if (!same) {
-        changes.push_back({before, RowKind::kUpdateBefore});
-        changes.push_back({now, RowKind::kUpdateAfter});
-      }
-    }
-  }
-
-  // 5. Write the changelog files at the output level: the rows are taken from one table of all
-  //    sources (unit runs, looked-up rows, merge result) at once.
-  if (producer == ChangelogProducer::kNone) changes.clear();  // first-row without changelog
-  if (!changes.empty()) {
-    std::vector<std::shared_ptr<arrow::Table>> pool;
-    std::vector<int64_t> offset;
-    int64_t total = 0;
-    for (const auto& r : runs) {
-      offset.push_back(total);
-      if (!r.values) continue;
-      pool.push_back(r.values);
-      total += r.values->num_rows();
-    }
-    offset.push_back(total);
-    pool.push_back(after.values);
-    ARROW_ASSIGN_OR_RAISE(auto all, arrow::ConcatenateTables(pool));
-    arrow::Int64Builder idx;
-    KeyValueRows log;
-    for (const auto& [ref, kind] : changes) {
-      ARROW_RETURN_NOT_OK(idx.Append(offset[ref.source] + ref.row));
-      log.kinds.push_back(kind);
-      log.sequence_numbers.push_back(seq_of(ref));
-    }
-    ARROW_ASSIGN_OR_RAISE(auto indices, idx.Finish());
-    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(arrow::Datum(all), indices));
-    log.values = taken.table();
-    ARROW_ASSIGN_OR_RAISE(auto batch, KeyValueRunBatch(log));
-    const auto& first = unit.files.front();
-    KeyValueRunTarget target;
-    target.partition = first.partition;
-    target.bucket = first.bucket;
-    ARROW_ASSIGN_OR_RAISE(target.dir,
-                          BucketPath(table_path, schema, first.partition, first.bucket));
-    target.file_prefix = std::string(kChangelogFilePrefix) + NewUuid() + "-";
-    int64_t counter = 0;
-    target.file_counter = &counter;
-    target.level = unit.output_level;
-    target.file_source = paimon::FileSource::kAppend;  // as KeyValueFileWriterFactory writes them
-    ARROW_RETURN_NOT_OK(WriteKeyValueRun(fs, format, target, batch, &out->files, written));
-  }
-
-  // 6. The compaction output: the merged rows (retractions only where deletes are kept).
-  std::vector<int64_t> rows;
-  for (size_t j = 0; j < after.kinds.size(); ++j) {
-    if (!keep[j]) continue;
-    if (drop_delete && IsRetract(after.kinds[j])) continue;
-    rows.push_back(static_cast<int64_t>(j));
-  }
-  if (rows.size() == after.kinds.size()) return after;
-  return TakeRows(after, rows);
+  return Status::OK();
 }
 
 Status WriteInputChangelog(const fs::FileSystem& fs, const KeyValueFileFormat& format,

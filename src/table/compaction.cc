@@ -234,27 +234,28 @@ Result<std::vector<paimon::ManifestEntry>> RewriteCompactUnit(
   target.file_source = paimon::FileSource::kCompact;
   std::vector<paimon::ManifestEntry> added;
 
+  arrow::MemoryPool* pool = arrow::default_memory_pool();
   if (with_changelog) {
-    // The changelog merge compares each key's state before and after over the whole unit.
-    std::vector<KeyValueRows> runs;
+    // The changelog merge compares each key's state before and after, one key window at a time.
+    std::vector<std::unique_ptr<KeyValueRunReader>> readers;
     for (const auto& e : unit.files) {
-      ARROW_ASSIGN_OR_RAISE(auto rows,
-                            ReadKeyValueRows(fs, table_path, schema, schemas, e, deleted_of(e)));
-      runs.push_back(std::move(rows));
+      ARROW_ASSIGN_OR_RAISE(auto reader, OpenKeyValueFileReader(fs, table_path, schema, schemas, e,
+                                                                deleted_of(e), pool));
+      readers.push_back(std::move(reader));
     }
-    ARROW_ASSIGN_OR_RAISE(auto merged, MergeWithChangelog(fs, table_path, schema, schemas, unit,
-                                                          std::move(runs), drop_delete, changelog,
-                                                          written));
-    if (merged.values->num_rows() > 0) {
-      ARROW_ASSIGN_OR_RAISE(auto batch, KeyValueRunBatch(merged));
-      ARROW_RETURN_NOT_OK(WriteKeyValueRun(fs, format, target, batch, &added, written));
-    }
+    KeyValueRunWriter writer(fs, format, target, &added, written);
+    ARROW_RETURN_NOT_OK(MergeWithChangelog(
+        fs, table_path, schema, schemas, unit, std::move(readers), drop_delete, changelog, written,
+        pool, [&](KeyValueRows merged) -> Status {
+          ARROW_ASSIGN_OR_RAISE(auto batch, KeyValueRunBatch(merged));
+          return writer.Write(batch);
+        }));
+    ARROW_RETURN_NOT_OK(writer.Finish());
   } else {
     // A streaming merge: each input file is read a batch at a time and the merged rows are
     // written as they come, so memory does not grow with the unit. Older records of the unit's
     // keys from outside it (deletion-vector compaction) are merged in, so the output holds each
     // key's whole state and the old records can be marked deleted.
-    arrow::MemoryPool* pool = arrow::default_memory_pool();
     std::vector<std::unique_ptr<KeyValueRunReader>> readers;
     for (const auto& e : unit.files) {
       ARROW_ASSIGN_OR_RAISE(auto reader, OpenKeyValueFileReader(fs, table_path, schema, schemas, e,
@@ -473,7 +474,29 @@ Result<std::optional<std::string>> WriteIndexManifest(
 
 }  // namespace
 
+namespace {
+
+// CompactTable over the live files less those named in `exclude` (lookup-wait=false: the files of
+// the write just committed, which wait for a later compaction).
+Result<CompactSummary> CompactTableImpl(const Table& table, bool full, int max_attempts,
+                                        const std::set<std::string>& exclude);
+
+// The compaction of lookup-wait=false writes (CommitKeyValueWrite).
+Result<CompactSummary> CompactTableExcept(const Table& table,
+                                          const std::set<std::string>& exclude) {
+  return CompactTableImpl(table, /*full=*/false, /*max_attempts=*/1, exclude);
+}
+
+}  // namespace
+
 Result<CompactSummary> CompactTable(const Table& table, bool full, int max_attempts) {
+  return CompactTableImpl(table, full, max_attempts, {});
+}
+
+namespace {
+
+Result<CompactSummary> CompactTableImpl(const Table& table, bool full, int max_attempts,
+                                        const std::set<std::string>& exclude) {
   ARROW_ASSIGN_OR_RAISE(auto schema, table.LatestSchema());
   ARROW_RETURN_NOT_OK(CheckCompactable(schema));
   ARROW_ASSIGN_OR_RAISE(auto options, CompactionOptions::FromSchema(schema));
@@ -490,6 +513,13 @@ Result<CompactSummary> CompactTable(const Table& table, bool full, int max_attem
     summary.snapshot_id = *latest;
     ARROW_ASSIGN_OR_RAISE(auto snap, table.snapshots().ReadSnapshot(*latest));
     ARROW_ASSIGN_OR_RAISE(auto live, manifests.LiveEntries(snap));
+    if (!exclude.empty()) {
+      live.erase(std::remove_if(live.begin(), live.end(),
+                                [&](const paimon::ManifestEntry& e) {
+                                  return exclude.count(e.file.file_name) > 0;
+                                }),
+                 live.end());
+    }
     std::vector<paimon::ManifestEntry> entries;
     std::vector<std::string> written;
     CommitOptions commit;
@@ -561,6 +591,8 @@ Result<CompactSummary> CompactTable(const Table& table, bool full, int max_attem
                            " conflicting attempts: ", last_conflict.message());
 }
 
+}  // namespace
+
 Result<WriteCommitResult> CommitKeyValueWrite(const Table& table, KeyValueWriter& writer,
                                               bool full_compaction) {
   WriteCommitResult result;
@@ -580,6 +612,44 @@ Result<WriteCommitResult> CommitKeyValueWrite(const Table& table, KeyValueWriter
   ARROW_ASSIGN_OR_RAISE(auto producer, ChangelogProducerOf(schema));
   // Paimon's batch writes of full-compaction tables compact fully at each commit.
   full_compaction = full_compaction || producer == ChangelogProducer::kFullCompaction;
+  // lookup-wait=false (Paimon's writer commits without waiting for the asynchronous lookup
+  // compaction, whose result lands in the next commit): after the APPEND, the level-0 files
+  // committed before this write are compacted up; this write's own wait for a later one.
+  if (!full_compaction && NeedsLookup(schema) && !LookupWait(schema)) {
+    std::set<std::string> fresh;
+    for (const auto& e : *entries) {
+      if (e.kind == paimon::FileKind::kAdd) fresh.insert(e.file.file_name);
+    }
+    if (!UsesDeletionVectors(schema)) {
+      // Compactions the writer already made (a stalled write) are committed as they are.
+      CommitOptions options;
+      options.commit_kind = "COMPACT";
+      auto done = writer.PrepareCompaction(false, &options.changelog, /*compact_now=*/false);
+      if (!done.ok()) {
+        writer.Abort();
+        return done.status();
+      }
+      if (!done->empty() || !options.changelog.empty()) {
+        auto compacted = table.Commit(*done, options);
+        if (!compacted.ok()) {
+          DeleteChangelogFiles(*table.file_system(), table.path(), schema, options.changelog);
+          ARROW_RETURN_NOT_OK(writer.AbortCompaction(*done));
+          if (compacted.status().IsCancelled()) return result;
+          return compacted.status();
+        }
+        result.compact_snapshot = *compacted;
+        for (const auto& e : *done) fresh.insert(e.file.file_name);  // this write's outputs
+      }
+    }
+    auto summary = CompactTableExcept(table, fresh);
+    if (!summary.ok()) {
+      // The appended data is committed; a conflicting compaction is left to a later one.
+      if (summary.status().IsCancelled()) return result;
+      return summary.status();
+    }
+    if (summary->buckets > 0) result.compact_snapshot = summary->snapshot_id;
+    return result;
+  }
   if (UsesDeletionVectors(schema)) {
     // Level-0 files stay invisible to readers until compacted: compact right away.
     ARROW_ASSIGN_OR_RAISE(auto summary, CompactTable(table, full_compaction));

@@ -615,8 +615,9 @@ Result<bool> KeyValueWriter::CompactBucket(const std::string& key, bool full, bo
 }
 
 Result<std::vector<paimon::ManifestEntry>> KeyValueWriter::PrepareCompaction(
-    bool full, std::vector<paimon::ManifestEntry>* changelog) {
+    bool full, std::vector<paimon::ManifestEntry>* changelog, bool compact_now) {
   for (const auto& [key, b] : buffers_) {
+    if (!compact_now) break;
     ARROW_RETURN_NOT_OK(CompactBucket(key, full, /*stalled=*/false).status());
   }
   if (changelog) {

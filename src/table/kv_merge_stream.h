@@ -70,6 +70,15 @@ Result<std::unique_ptr<KeyValueRunReader>> OpenKeyValueFileReader(
 /// Rows already in memory, handed out in slices of `chunk_rows`.
 std::unique_ptr<KeyValueRunReader> InMemoryRunReader(KeyValueRows rows, int64_t chunk_rows);
 
+/// Cuts `runs` (each sorted by primary key) into the consecutive key windows of
+/// MergeKeyValueRunsStreaming without merging them: `window_fn` gets, per window in key order,
+/// the rows of every run that has rows in it (run order kept, `level` set); every row of a key
+/// lies in one window.
+Status ForEachKeyWindow(const paimon::TableSchema& schema,
+                        std::vector<std::unique_ptr<KeyValueRunReader>> runs,
+                        arrow::MemoryPool* pool,
+                        const std::function<Status(std::vector<KeyValueRows>)>& window_fn);
+
 /// Merges `runs` (each sorted by primary key; order as for MergeKeyValuesForCompaction, later runs
 /// win ties) as MergeKeyValuesForCompaction does, calling `sink` with the merged rows of
 /// consecutive key windows in key order (never an empty window). The concatenation of the windows
@@ -78,5 +87,36 @@ Status MergeKeyValueRunsStreaming(const paimon::TableSchema& schema,
                                   std::vector<std::unique_ptr<KeyValueRunReader>> runs,
                                   bool drop_delete, arrow::MemoryPool* pool,
                                   const std::function<Status(KeyValueRows)>& sink);
+
+/// A primary key: row `row` of `columns` (one array per field of the trimmed primary key, the
+/// partition fields left out: KeyValueFileFormat::key_columns, in that order).
+struct KeyRef {
+  const arrow::ArrayVector* columns = nullptr;
+  int64_t row = 0;
+};
+
+/// Compares two keys as the merge orders them.
+int CompareKeyRefs(const KeyRef& a, const KeyRef& b);
+
+/// Looks keys up in one key-value data file as a merge-join (one file of LookupLevels.lookup):
+/// keys come in ascending order across calls and the file is read forward only, a batch at a
+/// time; a Parquet row group is decoded only when its primary-key statistics may hold an asked
+/// key (ORC and Avro files are read whole). The file is opened on the first Find. Positions in
+/// `deleted` (may be null) are not found. `fs`, `schema`, `schemas`, `deleted` must outlive it.
+class KeyValueFileLookup {
+ public:
+  virtual ~KeyValueFileLookup() = default;
+  static Result<std::unique_ptr<KeyValueFileLookup>> Make(
+      const fs::FileSystem& fs, const std::string& table_path, const paimon::TableSchema& schema,
+      const std::map<int64_t, paimon::TableSchema>& schemas, const paimon::ManifestEntry& e,
+      const std::vector<uint32_t>* deleted, arrow::MemoryPool* pool);
+  /// The file's live rows whose keys are among `keys` (ascending, each above every key asked
+  /// before), in key order, one per key found; `matched` receives the index in `keys` of each.
+  virtual Result<KeyValueRows> Find(const std::vector<KeyRef>& keys,
+                                    std::vector<size_t>* matched) = 0;
+  /// Parquet row groups decoded (in part or whole) and skipped by their statistics so far.
+  virtual int64_t row_groups_decoded() const = 0;
+  virtual int64_t row_groups_skipped() const = 0;
+};
 
 }  // namespace millpond::table

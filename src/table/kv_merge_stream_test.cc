@@ -1,6 +1,8 @@
 // Streaming compaction merge: the windows of MergeKeyValueRunsStreaming equal the whole-run merge
 // (MergeKeyValuesForCompaction), its memory (through a tracking pool) does not grow with the runs,
-// and RewriteCompactUnit's rolled output files read back as the whole-run merge.
+// and RewriteCompactUnit's rolled output files read back as the whole-run merge; the lookup
+// changelog merge streams too, looking keys up in higher levels as a merge-join that skips row
+// groups by their key statistics.
 #include "kv_merge_stream.h"
 
 #include <arrow/api.h>
@@ -10,6 +12,8 @@
 #include <filesystem>
 
 #include "millpond/paimon/binary_row.h"
+#include "millpond/table/changelog.h"
+#include "deletion_vector.h"
 #include "millpond/table/compaction.h"
 #include "millpond/table/key_value_writer.h"
 #include "millpond/table/manifest_io.h"
@@ -146,6 +150,143 @@ class KvMergeStreamTest : public WarehouseTest {
     EXPECT_EQ(pool.bytes_allocated(), 0);
     return pool.max_memory();
   }
+
+  // One sorted run at `level`: rows (id, v = tag * 1000 + id, s) for `ids` (ascending), sequence
+  // numbers seq0 + position, kind DELETE where `deleted(id)`.
+  paimon::ManifestEntry WriteFile(const paimon::TableSchema& schema, int32_t level,
+                                  const std::vector<int64_t>& ids, int tag, int64_t seq0,
+                                  const std::function<bool(int64_t)>& deleted) {
+    auto format = *KeyValueFileFormat::Make(schema);
+    arrow::Int64Builder idb, seqs;
+    arrow::DoubleBuilder v;
+    arrow::StringBuilder s;
+    arrow::Int8Builder kinds;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      EXPECT_TRUE(idb.Append(ids[i]).ok());
+      EXPECT_TRUE(v.Append(tag * 1000.0 + static_cast<double>(ids[i])).ok());
+      EXPECT_TRUE(s.Append("t" + std::to_string(tag) + "-" + std::to_string(ids[i])).ok());
+      EXPECT_TRUE(kinds.Append(deleted(ids[i]) ? 3 : 0).ok());
+      EXPECT_TRUE(seqs.Append(seq0 + static_cast<int64_t>(i)).ok());
+    }
+    auto batch_schema = arrow::schema(
+        {arrow::field("id", arrow::int64()), arrow::field("v", arrow::float64()),
+         arrow::field("s", arrow::utf8()), arrow::field(kValueKindField, arrow::int8()),
+         arrow::field(kSequenceNumberField, arrow::int64())});
+    const int64_t rows = idb.length();
+    auto batch = arrow::RecordBatch::Make(
+        batch_schema, rows, {*idb.Finish(), *v.Finish(), *s.Finish(), *kinds.Finish(),
+                             *seqs.Finish()});
+    KeyValueRunTarget target;
+    target.partition = *paimon::SerializeBinaryRow({}, {});
+    target.dir = *BucketPath(TablePath(), schema, target.partition, 0);
+    target.file_prefix = "data-l" + std::to_string(level) + "-" + std::to_string(tag) + "-";
+    int64_t counter = 0;
+    target.file_counter = &counter;
+    target.level = level;
+    EXPECT_TRUE(catalog_->file_system()->MakeDirs(target.dir).ok());
+    std::vector<paimon::ManifestEntry> entries;
+    std::vector<std::string> written;
+    auto st = WriteKeyValueRun(*catalog_->file_system(), format, target, batch, &entries, &written);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(entries.size(), 1u);
+    return entries.front();
+  }
+
+  struct LookupResult {
+    std::vector<std::string> output;     // "id:v:seq:kind" of the compaction output
+    std::vector<std::string> changelog;  // "kind:id:v:seq" of the changelog files
+    int64_t peak = 0;
+    int64_t decoded = 0, skipped = 0;
+  };
+
+  // The lookup changelog compaction of `level0` (output level 4) over `top` (level 5) through a
+  // tracking pool.
+  LookupResult LookupCompact(const paimon::TableSchema& schema, const paimon::ManifestEntry& top,
+                             const paimon::ManifestEntry& level0) {
+    std::map<int64_t, paimon::TableSchema> schemas{{schema.id, schema}};
+    std::vector<paimon::ManifestEntry> bucket{level0, top};
+    CompactUnit unit;
+    unit.output_level = 4;
+    unit.files = {level0};
+    unit.runs = 1;
+    ChangelogOutput out;
+    out.bucket_files = &bucket;
+    std::vector<std::string> written;
+    LookupResult r;
+    arrow::ProxyMemoryPool pool(arrow::default_memory_pool());
+    {
+      std::vector<std::unique_ptr<KeyValueRunReader>> readers;
+      auto reader = OpenKeyValueFileReader(*catalog_->file_system(), TablePath(), schema, schemas,
+                                           level0, nullptr, &pool);
+      EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+      readers.push_back(std::move(*reader));
+      auto st = MergeWithChangelog(
+          *catalog_->file_system(), TablePath(), schema, schemas, unit, std::move(readers),
+          /*drop_delete=*/false, &out, &written, &pool, [&](KeyValueRows w) -> Status {
+            auto t = *w.values->CombineChunks();
+            auto id = std::static_pointer_cast<arrow::Int64Array>(t->column(0)->chunk(0));
+            auto v = std::static_pointer_cast<arrow::DoubleArray>(t->column(1)->chunk(0));
+            for (int64_t i = 0; i < t->num_rows(); ++i) {
+              r.output.push_back(std::to_string(id->Value(i)) + ":" + std::to_string(v->Value(i)) +
+                                 ":" + std::to_string(w.sequence_numbers[i]) + ":" +
+                                 std::to_string(static_cast<int>(w.kinds[i])));
+            }
+            return Status::OK();
+          });
+      EXPECT_TRUE(st.ok()) << st.ToString();
+    }
+    EXPECT_EQ(pool.bytes_allocated(), 0);
+    r.peak = pool.max_memory();
+    r.decoded = out.lookup_row_groups_decoded;
+    r.skipped = out.lookup_row_groups_skipped;
+    for (const auto& e : out.files) {
+      EXPECT_EQ(e.file.level, 4);
+      auto rows = ReadKeyValueRows(*catalog_->file_system(), TablePath(), schema, schemas, e,
+                                   nullptr);
+      EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+      auto t = *rows->values->CombineChunks();
+      auto id = std::static_pointer_cast<arrow::Int64Array>(t->column(0)->chunk(0));
+      auto v = std::static_pointer_cast<arrow::DoubleArray>(t->column(1)->chunk(0));
+      for (int64_t i = 0; i < t->num_rows(); ++i) {
+        r.changelog.push_back(std::to_string(static_cast<int>(rows->kinds[i])) + ":" +
+                              std::to_string(id->Value(i)) + ":" + std::to_string(v->Value(i)) +
+                              ":" + std::to_string(rows->sequence_numbers[i]));
+      }
+    }
+    return r;
+  }
+
+  // Paimon's lookup changelog of deduplicate, from the rows: `top` ids (tag 0, DELETE where
+  // top_deleted) under level-0 `ids` (tag 1, newer, DELETE where l0_deleted).
+  static LookupResult LookupModel(const std::vector<int64_t>& top, int64_t top_seq0,
+                                  const std::function<bool(int64_t)>& top_deleted,
+                                  const std::vector<int64_t>& ids, int64_t seq0,
+                                  const std::function<bool(int64_t)>& l0_deleted) {
+    std::map<int64_t, int64_t> top_pos;
+    for (size_t i = 0; i < top.size(); ++i) top_pos[top[i]] = static_cast<int64_t>(i);
+    auto row = [](int kind, int64_t id, int tag, int64_t seq) {
+      return std::to_string(kind) + ":" + std::to_string(id) + ":" +
+             std::to_string(tag * 1000.0 + static_cast<double>(id)) + ":" + std::to_string(seq);
+    };
+    LookupResult m;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const int64_t id = ids[i], seq = seq0 + static_cast<int64_t>(i);
+      const bool del = l0_deleted(id);
+      m.output.push_back(std::to_string(id) + ":" + std::to_string(1000.0 + id) + ":" +
+                         std::to_string(seq) + ":" + (del ? "3" : "0"));
+      auto it = top_pos.find(id);
+      const bool before = it != top_pos.end() && !top_deleted(id);
+      if (!before) {
+        if (!del) m.changelog.push_back(row(0, id, 1, seq));
+      } else if (del) {
+        m.changelog.push_back(row(3, id, 0, top_seq0 + it->second));
+      } else {
+        m.changelog.push_back(row(1, id, 0, top_seq0 + it->second));
+        m.changelog.push_back(row(2, id, 1, seq));
+      }
+    }
+    return m;
+  }
 };
 
 TEST_F(KvMergeStreamTest, WindowsEqualTheWholeMergeInBoundedMemory) {
@@ -239,6 +380,127 @@ TEST_F(KvMergeStreamTest, RewriteCompactUnitRollsFilesThatReadBackAsTheWholeMerg
   auto all = *arrow::ConcatenateTables(tables);
   EXPECT_TRUE(all->Equals(*expected.values));
   EXPECT_EQ(seqs, expected.sequence_numbers);
+}
+
+// The lookup changelog merge streams: its output and changelog equal Paimon's rules applied to
+// the rows, keys are looked up in the level-5 file without decoding it whole (only the row groups
+// that may hold a level-0 key), and its peak memory does not grow with the level-5 file.
+TEST_F(KvMergeStreamTest, LookupChangelogStreamsAndSkipsRowGroupsByKeyStatistics) {
+  auto schema = Schema({{"changelog-producer", "lookup"}});
+  auto top_deleted = [](int64_t id) { return id % 13 == 5; };
+  auto l0_deleted = [](int64_t id) { return id % 7 == 3; };
+  auto evens = [](int64_t n) {
+    std::vector<int64_t> v;
+    for (int64_t i = 0; i < n; i += 2) v.push_back(i);
+    return v;
+  };
+  // Level-0 keys in a narrow range (half of them absent above) plus a few past the top's end.
+  std::vector<int64_t> clustered;
+  for (int64_t i = 200'000; i < 203'000; ++i) clustered.push_back(i);
+  for (int64_t i = 5'000'000; i < 5'000'010; ++i) clustered.push_back(i);
+  // Level-0 keys spread over the whole top file: every row group is decoded.
+  std::vector<int64_t> spread;
+  for (int64_t i = 1; i < 3'200'000; i += 1'001) spread.push_back(i);
+  for (int64_t i = 0; i < 3'200'000; i += 50'000) spread.push_back(i);
+  std::sort(spread.begin(), spread.end());
+  spread.erase(std::unique(spread.begin(), spread.end()), spread.end());
+
+  int64_t peaks[2] = {0, 0};
+  int64_t top_rows = 0;
+  for (int size = 0; size < 2; ++size) {
+    std::filesystem::remove_all(TablePath());
+    const int64_t n = size == 0 ? 800'000 : 3'200'000;
+    auto top_ids = evens(n);
+    top_rows = static_cast<int64_t>(top_ids.size());
+    auto top = WriteFile(schema, 5, top_ids, 0, 0, top_deleted);
+    const int64_t seq0 = 10'000'000;
+    auto l0 = WriteFile(schema, 0, clustered, 1, seq0, l0_deleted);
+    auto got = LookupCompact(schema, top, l0);
+    auto model = LookupModel(top_ids, 0, top_deleted, clustered, seq0, l0_deleted);
+    EXPECT_EQ(got.output, model.output);
+    EXPECT_EQ(got.changelog, model.changelog);
+    EXPECT_GT(got.changelog.size(), 3000u);
+    // 32K-row row groups: the clustered keys touch one or two of them.
+    EXPECT_LE(got.decoded, 2) << "size " << size;
+    EXPECT_GE(got.decoded + got.skipped, top_rows / (32 * 1024) - 1) << "size " << size;
+
+    // Spread keys: a merge-join through the whole file, in bounded memory.
+    std::filesystem::remove_all(TablePath());
+    top = WriteFile(schema, 5, top_ids, 0, 0, top_deleted);
+    l0 = WriteFile(schema, 0, spread, 1, seq0, l0_deleted);
+    got = LookupCompact(schema, top, l0);
+    model = LookupModel(top_ids, 0, top_deleted, spread, seq0, l0_deleted);
+    EXPECT_EQ(got.output, model.output);
+    EXPECT_EQ(got.changelog, model.changelog);
+    peaks[size] = got.peak;
+  }
+  RecordProperty("small_peak", std::to_string(peaks[0]));
+  RecordProperty("large_peak", std::to_string(peaks[1]));
+  // The large top file holds 1.6M rows (over 40 MB decoded); the merge holds a few batches.
+  EXPECT_EQ(top_rows, 1'600'000);
+  EXPECT_LT(peaks[1], 8ll << 20);
+  EXPECT_LT(peaks[1], peaks[0] * 5 / 4 + (1 << 20)) << "small " << peaks[0] << " large "
+                                                     << peaks[1];
+}
+
+// Keys deleted in the level-5 file (by a deletion vector) are looked up further up, lowest
+// level first: the level-6 record then is the "before".
+TEST_F(KvMergeStreamTest, LookupSkipsDeletedPositionsAndGoesToTheNextLevel) {
+  auto schema = Schema({{"changelog-producer", "lookup"}, {"num-levels", "7"}});
+  std::map<int64_t, paimon::TableSchema> schemas{{schema.id, schema}};
+  auto none = [](int64_t) { return false; };
+  std::vector<int64_t> l5_ids, l6_ids, l0_ids;
+  for (int64_t i = 0; i < 100'000; i += 2) l5_ids.push_back(i);
+  for (int64_t i = 0; i < 100'000; ++i) l6_ids.push_back(i);
+  for (int64_t i = 0; i < 100'000; i += 333) l0_ids.push_back(i);
+  auto l5 = WriteFile(schema, 5, l5_ids, 5, 0, none);
+  auto l6 = WriteFile(schema, 6, l6_ids, 6, 0, none);
+  auto l0 = WriteFile(schema, 0, l0_ids, 1, 1'000'000, none);
+  // Level 5's rows of ids divisible by 4 are deleted.
+  std::vector<uint32_t> positions;
+  for (size_t p = 0; p < l5_ids.size(); ++p) {
+    if (l5_ids[p] % 4 == 0) positions.push_back(static_cast<uint32_t>(p));
+  }
+  DeletionVectors dvs;
+  dvs.Add(l5.partition, l5.bucket, l5.file.file_name, positions);
+  std::vector<paimon::ManifestEntry> bucket{l0, l6, l5};
+  CompactUnit unit;
+  unit.output_level = 4;
+  unit.files = {l0};
+  unit.runs = 1;
+  for (int with_dv = 0; with_dv < 2; ++with_dv) {
+    ChangelogOutput out;
+    out.bucket_files = &bucket;
+    if (with_dv) out.dvs = &dvs;
+    std::vector<std::unique_ptr<KeyValueRunReader>> readers;
+    readers.push_back(*OpenKeyValueFileReader(*catalog_->file_system(), TablePath(), schema,
+                                              schemas, l0, nullptr, arrow::default_memory_pool()));
+    std::vector<std::string> written;
+    auto st = MergeWithChangelog(*catalog_->file_system(), TablePath(), schema, schemas, unit,
+                                 std::move(readers), false, &out, &written,
+                                 arrow::default_memory_pool(),
+                                 [](KeyValueRows) { return Status::OK(); });
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_EQ(out.files.size(), 1u);
+    auto rows = *ReadKeyValueRows(*catalog_->file_system(), TablePath(), schema, schemas,
+                                  out.files[0], nullptr);
+    auto t = *rows.values->CombineChunks();
+    auto id = std::static_pointer_cast<arrow::Int64Array>(t->column(0)->chunk(0));
+    auto v = std::static_pointer_cast<arrow::DoubleArray>(t->column(1)->chunk(0));
+    size_t k = 0;
+    for (int64_t key : l0_ids) {
+      // -U of the lowest live record above, then +U of the level-0 row.
+      const bool in5 = key % 2 == 0 && !(with_dv && key % 4 == 0);
+      ASSERT_LT(k + 1, static_cast<size_t>(t->num_rows()));
+      EXPECT_EQ(rows.kinds[k], RowKind::kUpdateBefore);
+      EXPECT_EQ(id->Value(k), key);
+      EXPECT_EQ(v->Value(k), (in5 ? 5000.0 : 6000.0) + key) << key << " dv " << with_dv;
+      EXPECT_EQ(rows.kinds[k + 1], RowKind::kUpdateAfter);
+      EXPECT_EQ(v->Value(k + 1), 1000.0 + key);
+      k += 2;
+    }
+    EXPECT_EQ(k, static_cast<size_t>(t->num_rows()));
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 // FullChangelogMergeFunctionWrapper (FULL_COMPACTION).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +26,8 @@
 #include "millpond/table/merge_read.h"
 
 namespace millpond::table {
+
+class KeyValueRunReader;  // src/table/kv_merge_stream.h
 
 enum class ChangelogProducer { kNone, kInput, kLookup, kFullCompaction };
 
@@ -46,6 +49,13 @@ Status ValidateChangelogOptions(const paimon::TableSchema& schema);
 /// (LookupMergeFunction), because every record above level 0 already holds the merged state.
 bool NeedsLookup(const paimon::TableSchema& schema);
 
+/// `lookup-wait` (fallback `changelog-producer.lookup-wait`; default true): whether a commit of a
+/// table that needs lookup waits for its level-0 files to be compacted. With false, the write
+/// commits its APPEND alone and the level-0 files (with their changelog) are compacted by a later
+/// write of the bucket or by `compact`, as Paimon's writer then commits without waiting for the
+/// asynchronous lookup compaction.
+bool LookupWait(const paimon::TableSchema& schema);
+
 /// What a compaction needs to produce changelog, and where the changelog files it wrote go.
 struct ChangelogOutput {
   /// Every live file of the compacted bucket (the unit's files and those it looks keys up in).
@@ -53,6 +63,10 @@ struct ChangelogOutput {
   const DeletionVectors* dvs = nullptr;  // may be null
   /// ADD entries of the changelog files written, in the order they are to be read.
   std::vector<paimon::ManifestEntry> files;
+  /// Lookup work: Parquet row groups of files above the unit decoded, and skipped by their key
+  /// statistics.
+  int64_t lookup_row_groups_decoded = 0;
+  int64_t lookup_row_groups_skipped = 0;
 };
 
 /// ChangelogMergeTreeRewriter.rewriteChangelog: lookup produces changelog when level-0 files are
@@ -60,19 +74,24 @@ struct ChangelogOutput {
 /// tables take the same path as lookup (MergeWithChangelog), writing changelog only with lookup.
 Result<bool> ProducesChangelog(const paimon::TableSchema& schema, const CompactUnit& unit);
 
-/// Merges the unit's `runs` (one per unit file, in unit order, `level` set) as
-/// MergeKeyValuesForCompaction does, and writes the changelog of every key the compaction changes
-/// (lookup: keys with level-0 records; full-compaction: every key) to changelog files at the output
-/// level: +I for a new key, -U/+U for a changed one (none for an identical row with
-/// changelog-producer.row-deduplicate), -D for a deleted one. For lookup, a key without a record
-/// above level 0 in the unit is looked up in the bucket's files above the output level, and that
-/// record joins the merge. Returns the rows to write as the compaction output.
-Result<KeyValueRows> MergeWithChangelog(const fs::FileSystem& fs, const std::string& table_path,
-                                        const paimon::TableSchema& schema,
-                                        const std::map<int64_t, paimon::TableSchema>& schemas,
-                                        const CompactUnit& unit, std::vector<KeyValueRows> runs,
-                                        bool drop_delete, ChangelogOutput* out,
-                                        std::vector<std::string>* written);
+/// Merges the unit's `runs` (readers of the unit files, in unit order) as
+/// MergeKeyValuesForCompaction does, streaming in key windows (kv_merge_stream.h), and writes the
+/// changelog of every key the compaction changes (lookup: keys with level-0 records;
+/// full-compaction: every key) to changelog files at the output level: +I for a new key, -U/+U for
+/// a changed one (none for an identical row with changelog-producer.row-deduplicate), -D for a
+/// deleted one. For lookup, a key without a record above level 0 in the unit is looked up in the
+/// bucket's files above the output level, lowest level first, as a merge-join that reads those
+/// files forward and decodes only the row groups whose key statistics may hold a looked-up key;
+/// that record joins the merge. `sink` gets the compaction output rows, window by window in key
+/// order. Buffers come from `pool`.
+Status MergeWithChangelog(const fs::FileSystem& fs, const std::string& table_path,
+                          const paimon::TableSchema& schema,
+                          const std::map<int64_t, paimon::TableSchema>& schemas,
+                          const CompactUnit& unit,
+                          std::vector<std::unique_ptr<KeyValueRunReader>> runs, bool drop_delete,
+                          ChangelogOutput* out, std::vector<std::string>* written,
+                          arrow::MemoryPool* pool,
+                          const std::function<Status(KeyValueRows)>& sink);
 
 /// changelog-producer input (MergeTreeWriter.flushWriteBuffer): writes every row of a flushed
 /// write buffer (`rows`: table columns, _VALUE_KIND, _SEQUENCE_NUMBER), in key and sequence order

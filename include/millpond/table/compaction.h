@@ -114,7 +114,9 @@ struct WriteCommitResult {
 /// changelog of changelog-producer input), then, when compaction produced anything, a COMPACT
 /// snapshot right after it (with the changelog of lookup/full-compaction; full-compaction tables
 /// compact fully at every commit, as Paimon's batch writes do). A COMPACT commit that conflicts is
-/// dropped (its files deleted; the appended data stays committed).
+/// dropped (its files deleted; the appended data stays committed). With lookup-wait=false
+/// (changelog.h LookupWait), the COMPACT snapshot compacts the level-0 files committed before
+/// this write, leaving this write's to a later one.
 Result<WriteCommitResult> CommitKeyValueWrite(const Table& table, KeyValueWriter& writer,
                                               bool full_compaction = false);
 

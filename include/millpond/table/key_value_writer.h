@@ -139,9 +139,11 @@ class KeyValueWriter {
   /// committed with commit_kind "COMPACT". Empty when nothing was compacted. Tables that need
   /// lookup (changelog.h) compact every level-0 file up. With changelog-producer lookup or
   /// full-compaction, `changelog` receives the changelog files of these compactions (and of the
-  /// stalled ones), to be committed with the COMPACT entries.
+  /// stalled ones), to be committed with the COMPACT entries. With `compact_now` false, only the
+  /// compactions already made (stalled writes) are handed out (lookup-wait=false).
   Result<std::vector<paimon::ManifestEntry>> PrepareCompaction(
-      bool full = false, std::vector<paimon::ManifestEntry>* changelog = nullptr);
+      bool full = false, std::vector<paimon::ManifestEntry>* changelog = nullptr,
+      bool compact_now = true);
   /// After a COMPACT commit of PrepareCompaction's entries failed: deletes their new files and
   /// re-reads the buckets' files from the latest snapshot.
   Status AbortCompaction(const std::vector<paimon::ManifestEntry>& compact_entries);
