@@ -64,13 +64,18 @@ Result<KeyValueRows> ToKeyValueRows(const std::shared_ptr<arrow::Table>& read,
                                     const paimon::TableSchema& schema, arrow::MemoryPool* pool) {
   const auto& path = plan.path;
   const auto& file_fields = plan.file_fields;
-  ARROW_ASSIGN_OR_RAISE(auto table, read->CombineChunks(pool));
+  // The merge indexes rows of one chunk; a file read straight through keeps its row groups'
+  // chunks (no copy).
+  std::shared_ptr<arrow::Table> table = read;
+  if (plan.with_sequence) {
+    ARROW_ASSIGN_OR_RAISE(table, read->CombineChunks(pool));
+  }
   const int64_t rows = table->num_rows();
   KeyValueRows out;
   out.level = plan.level;
   auto seq_col = table->GetColumnByName(kSequenceNumber);
   auto kind_col = table->GetColumnByName(kValueKind);
-  if (!seq_col || !kind_col) {
+  if ((!seq_col && plan.with_sequence) || !kind_col) {
     return Status::Invalid("data file ", path, " lacks ", kSequenceNumber, " or ", kValueKind,
                            "; is it a primary-key data file?");
   }
@@ -78,19 +83,25 @@ Result<KeyValueRows> ToKeyValueRows(const std::shared_ptr<arrow::Table>& read,
   out.sequence_numbers.reserve(rows);
   out.kinds.reserve(rows);
   if (rows > 0) {
-    ARROW_ASSIGN_OR_RAISE(auto seq_datum, arrow::compute::Cast(seq_col, arrow::int64(),
-                                                               arrow::compute::CastOptions::Safe(),
-                                                               &ctx));
+    if (plan.with_sequence) {
+      ARROW_ASSIGN_OR_RAISE(auto seq_datum,
+                            arrow::compute::Cast(seq_col, arrow::int64(),
+                                                 arrow::compute::CastOptions::Safe(), &ctx));
+      auto seq = std::static_pointer_cast<arrow::Int64Array>(seq_datum.chunked_array()->chunk(0));
+      out.sequence_numbers.assign(seq->raw_values(), seq->raw_values() + rows);
+    } else {
+      out.sequence_numbers.assign(static_cast<size_t>(rows), 0);
+    }
     ARROW_ASSIGN_OR_RAISE(auto kind_datum, arrow::compute::Cast(kind_col, arrow::int8(),
                                                                 arrow::compute::CastOptions::Safe(),
                                                                 &ctx));
-    auto seq = std::static_pointer_cast<arrow::Int64Array>(seq_datum.chunked_array()->chunk(0));
-    auto kinds = std::static_pointer_cast<arrow::Int8Array>(kind_datum.chunked_array()->chunk(0));
-    for (int64_t i = 0; i < rows; ++i) {
-      out.sequence_numbers.push_back(seq->Value(i));
-      int8_t k = kinds->Value(i);
-      if (k < 0 || k > 3) return Status::Invalid("data file ", path, ": bad _VALUE_KIND ", int{k});
-      out.kinds.push_back(static_cast<RowKind>(k));
+    for (const auto& chunk : kind_datum.chunked_array()->chunks()) {
+      const auto& kinds = static_cast<const arrow::Int8Array&>(*chunk);
+      for (int64_t i = 0; i < kinds.length(); ++i) {
+        int8_t k = kinds.Value(i);
+        if (k < 0 || k > 3) return Status::Invalid("data file ", path, ": bad _VALUE_KIND ", int{k});
+        out.kinds.push_back(static_cast<RowKind>(k));
+      }
     }
   }
   auto target = KeyValueOutputSchema(schema);
@@ -135,8 +146,14 @@ Result<KeyValueRows> ReadKeyValueFile(const fs::FileSystem& fs, const std::strin
                                       const std::map<int64_t, paimon::TableSchema>& schemas,
                                       const paimon::ManifestEntry& e,
                                       const std::vector<uint32_t>* deleted,
-                                      const BoundPredicate* key_filter = nullptr) {
+                                      const BoundPredicate* key_filter = nullptr,
+                                      bool with_sequence = true) {
   ARROW_ASSIGN_OR_RAISE(auto plan, PlanKeyValueFile(table_path, schema, schemas, e));
+  if (!with_sequence) {
+    plan.with_sequence = false;
+    plan.columns.erase(std::remove(plan.columns.begin(), plan.columns.end(), kSequenceNumber),
+                       plan.columns.end());
+  }
   const auto& path = plan.path;
   const auto& file_fields = plan.file_fields;
   paimon::RowGroupFilter keep;
@@ -334,10 +351,10 @@ Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadPrimaryKeyBucket(
     if (skip_level0 && e.file.level == 0) continue;
     files.push_back(&e);
   }
-  auto read = [&](const paimon::ManifestEntry& e) {
+  auto read = [&](const paimon::ManifestEntry& e, bool merged) {
     const std::vector<uint32_t>* deleted =
         dvs ? dvs->Find(e.partition, e.bucket, e.file.file_name) : nullptr;
-    return ReadKeyValueFile(fs, table_path, schema, schemas, e, deleted, key_filter);
+    return ReadKeyValueFile(fs, table_path, schema, schemas, e, deleted, key_filter, merged);
   };
   std::vector<std::shared_ptr<arrow::RecordBatch>> out;
   auto emit = [&](const std::shared_ptr<arrow::Table>& t) -> Status {
@@ -355,7 +372,7 @@ Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadPrimaryKeyBucket(
   // overlapping files are merged.
   for (const auto& section : KeySections(schema, files)) {
     if (section.size() == 1 && files[section[0]]->file.level > 0) {
-      ARROW_ASSIGN_OR_RAISE(auto run, read(*files[section[0]]));
+      ARROW_ASSIGN_OR_RAISE(auto run, read(*files[section[0]], /*merged=*/false));
       if (!run.values || run.values->num_rows() == 0) continue;
       ARROW_ASSIGN_OR_RAISE(auto t, PassThrough(std::move(run)));
       ARROW_RETURN_NOT_OK(emit(t));
@@ -363,7 +380,7 @@ Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> ReadPrimaryKeyBucket(
     }
     std::vector<KeyValueRows> runs;
     for (size_t i : section) {
-      ARROW_ASSIGN_OR_RAISE(auto run, read(*files[i]));
+      ARROW_ASSIGN_OR_RAISE(auto run, read(*files[i], /*merged=*/true));
       runs.push_back(std::move(run));
     }
     ARROW_ASSIGN_OR_RAISE(auto merged, MergeKeyValues(schema, runs));

@@ -33,6 +33,9 @@ struct KeyValueFilePlan {
   bool nanos = false;  // INT96 timestamps read as nanoseconds
   int32_t level = 0;
   int64_t row_count = 0;  // rows the manifest says the file has
+  /// False when the reader needs no sequence numbers (a file read straight through, not merged):
+  /// _SEQUENCE_NUMBER is then not read and the rows' sequence numbers are 0.
+  bool with_sequence = true;
 };
 
 /// The plan of file `e` read as rows of `schema` (`schemas` must hold its schema id and outlive
