@@ -242,6 +242,35 @@ ColumnRangeLookup RowGroupRanges(const parquet::FileMetaData& md, const arrow::S
   };
 }
 
+}  // namespace
+
+Result<std::vector<int>> ParquetLeafColumns(parquet::arrow::FileReader& reader,
+                                            const std::vector<std::string>& columns) {
+  std::vector<int> leaves;
+  if (columns.empty()) {
+    for (int i = 0; i < reader.parquet_reader()->metadata()->num_columns(); ++i) leaves.push_back(i);
+    return leaves;
+  }
+  std::shared_ptr<arrow::Schema> schema;
+  ARROW_RETURN_NOT_OK(reader.GetSchema(&schema));
+  const auto& manifest = reader.manifest();
+  std::function<void(const parquet::arrow::SchemaField&)> collect =
+      [&](const parquet::arrow::SchemaField& sf) {
+        if (sf.children.empty()) {
+          leaves.push_back(sf.column_index);
+        } else {
+          for (const auto& ch : sf.children) collect(ch);
+        }
+      };
+  for (const auto& c : columns) {
+    int i = schema->GetFieldIndex(c);
+    if (i >= 0) collect(manifest.schema_fields[i]);
+  }
+  return leaves;
+}
+
+namespace {
+
 Result<FilteredRead> ReadParquet(std::shared_ptr<arrow::io::RandomAccessFile> in,
                                  const std::vector<std::string>& columns, bool int96_as_nanos,
                                  const RowGroupFilter& keep) {
@@ -275,26 +304,7 @@ Result<FilteredRead> ReadParquet(std::shared_ptr<arrow::io::RandomAccessFile> in
     }
     first += n;
   }
-  std::vector<int> leaves;
-  if (columns.empty()) {
-    for (int i = 0; i < reader->parquet_reader()->metadata()->num_columns(); ++i) leaves.push_back(i);
-  } else {
-    std::shared_ptr<arrow::Schema> schema;
-    ARROW_RETURN_NOT_OK(reader->GetSchema(&schema));
-    const auto& manifest = reader->manifest();
-    std::function<void(const parquet::arrow::SchemaField&)> collect =
-        [&](const parquet::arrow::SchemaField& sf) {
-          if (sf.children.empty()) {
-            leaves.push_back(sf.column_index);
-          } else {
-            for (const auto& ch : sf.children) collect(ch);
-          }
-        };
-    for (const auto& c : columns) {
-      int i = schema->GetFieldIndex(c);
-      if (i >= 0) collect(manifest.schema_fields[i]);
-    }
-  }
+  ARROW_ASSIGN_OR_RAISE(auto leaves, ParquetLeafColumns(*reader, columns));
   ARROW_ASSIGN_OR_RAISE(auto batches, reader->GetRecordBatchReader(row_groups, leaves));
   ARROW_ASSIGN_OR_RAISE(out.table, batches->ToTable());
   return out;

@@ -12,6 +12,8 @@
 #include <parquet/properties.h>
 #include <parquet/statistics.h>
 
+#include "millpond/paimon/data_file.h"
+
 namespace millpond::table {
 namespace {
 
@@ -23,6 +25,36 @@ constexpr int64_t kWindowRows = 1024;
 // Rows per batch of a looked-up file: a merge-join that reads forward through much of a file
 // reads larger batches (fewer per-batch conversions), still far below a row group's rows.
 constexpr int64_t kLookupChunkRows = 16 * 1024;
+
+// Opens planned Parquet file `plan` for streaming: pages through a small buffer instead of whole
+// column chunks, no prefetch, one thread, batches of `batch_rows`. Checks the file's row count
+// against the manifest's.
+Result<std::unique_ptr<parquet::arrow::FileReader>> OpenStreaming(const fs::FileSystem& fs,
+                                                                  const KeyValueFilePlan& plan,
+                                                                  int64_t batch_rows,
+                                                                  arrow::MemoryPool* pool) {
+  ARROW_ASSIGN_OR_RAISE(auto in, fs.OpenInput(plan.path));
+  parquet::ReaderProperties props(pool);
+  props.enable_buffered_stream();
+  props.set_buffer_size(64 << 10);
+  parquet::ArrowReaderProperties aprops;
+  aprops.set_coerce_int96_timestamp_unit(plan.nanos ? arrow::TimeUnit::NANO
+                                                    : arrow::TimeUnit::MICRO);
+  aprops.set_use_threads(false);
+  aprops.set_pre_buffer(false);
+  aprops.set_batch_size(batch_rows);
+  parquet::arrow::FileReaderBuilder builder;
+  ARROW_RETURN_NOT_OK(builder.Open(std::move(in), props));
+  builder.memory_pool(pool);
+  builder.properties(aprops);
+  std::unique_ptr<parquet::arrow::FileReader> reader;
+  ARROW_ASSIGN_OR_RAISE(reader, builder.Build());
+  const int64_t file_rows = reader->parquet_reader()->metadata()->num_rows();
+  if (file_rows != plan.row_count) {
+    return Status::IOError("has ", file_rows, " rows but the manifest says ", plan.row_count);
+  }
+  return reader;
+}
 
 // Drops the rows of `rows` whose file positions [first, first + n) are in `deleted` (sorted).
 Result<KeyValueRows> DropDeleted(KeyValueRows rows, int64_t first,
@@ -91,42 +123,8 @@ class ParquetRunReader : public KeyValueRunReader {
   explicit ParquetRunReader(const paimon::TableSchema& schema) : schema_(schema) {}
 
   Status OpenFile(const fs::FileSystem& fs) {
-    ARROW_ASSIGN_OR_RAISE(auto in, fs.OpenInput(plan_.path));
-    parquet::ReaderProperties props(pool_);
-    // Pages are streamed through a small buffer instead of whole column chunks.
-    props.enable_buffered_stream();
-    props.set_buffer_size(64 << 10);
-    parquet::ArrowReaderProperties aprops;
-    aprops.set_coerce_int96_timestamp_unit(plan_.nanos ? arrow::TimeUnit::NANO
-                                                       : arrow::TimeUnit::MICRO);
-    aprops.set_use_threads(false);
-    aprops.set_pre_buffer(false);
-    aprops.set_batch_size(kChunkRows);
-    parquet::arrow::FileReaderBuilder builder;
-    ARROW_RETURN_NOT_OK(builder.Open(std::move(in), props));
-    builder.memory_pool(pool_);
-    builder.properties(aprops);
-    ARROW_ASSIGN_OR_RAISE(reader_, builder.Build());
-    const int64_t file_rows = reader_->parquet_reader()->metadata()->num_rows();
-    if (file_rows != plan_.row_count) {
-      return Status::IOError("has ", file_rows, " rows but the manifest says ", plan_.row_count);
-    }
-    std::shared_ptr<arrow::Schema> file_schema;
-    ARROW_RETURN_NOT_OK(reader_->GetSchema(&file_schema));
-    const auto& manifest = reader_->manifest();
-    std::vector<int> leaves;
-    std::function<void(const parquet::arrow::SchemaField&)> collect =
-        [&](const parquet::arrow::SchemaField& sf) {
-          if (sf.children.empty()) {
-            leaves.push_back(sf.column_index);
-          } else {
-            for (const auto& ch : sf.children) collect(ch);
-          }
-        };
-    for (const auto& c : plan_.columns) {
-      int i = file_schema->GetFieldIndex(c);
-      if (i >= 0) collect(manifest.schema_fields[i]);
-    }
+    ARROW_ASSIGN_OR_RAISE(reader_, OpenStreaming(fs, plan_, kChunkRows, pool_));
+    ARROW_ASSIGN_OR_RAISE(auto leaves, paimon::ParquetLeafColumns(*reader_, plan_.columns));
     std::vector<int> row_groups(reader_->num_row_groups());
     for (int i = 0; i < reader_->num_row_groups(); ++i) row_groups[i] = i;
     ARROW_ASSIGN_OR_RAISE(batches_, reader_->GetRecordBatchReader(row_groups, leaves));
@@ -496,41 +494,12 @@ class FileLookup : public KeyValueFileLookup {
       rg_rows_ = {plan_.row_count};
       return Status::OK();
     }
-    ARROW_ASSIGN_OR_RAISE(auto in, fs_.OpenInput(plan_.path));
-    parquet::ReaderProperties props(pool_);
-    props.enable_buffered_stream();
-    props.set_buffer_size(64 << 10);
-    parquet::ArrowReaderProperties aprops;
-    aprops.set_coerce_int96_timestamp_unit(plan_.nanos ? arrow::TimeUnit::NANO
-                                                       : arrow::TimeUnit::MICRO);
-    aprops.set_use_threads(false);
-    aprops.set_pre_buffer(false);
-    aprops.set_batch_size(kLookupChunkRows);
-    parquet::arrow::FileReaderBuilder builder;
-    ARROW_RETURN_NOT_OK(builder.Open(std::move(in), props));
-    builder.memory_pool(pool_);
-    builder.properties(aprops);
-    ARROW_ASSIGN_OR_RAISE(reader_, builder.Build());
+    ARROW_ASSIGN_OR_RAISE(reader_, OpenStreaming(fs_, plan_, kLookupChunkRows, pool_));
+    ARROW_ASSIGN_OR_RAISE(leaves_, paimon::ParquetLeafColumns(*reader_, plan_.columns));
     auto md = reader_->parquet_reader()->metadata();
-    if (md->num_rows() != plan_.row_count) {
-      return Status::IOError("has ", md->num_rows(), " rows but the manifest says ",
-                             plan_.row_count);
-    }
     std::shared_ptr<arrow::Schema> file_schema;
     ARROW_RETURN_NOT_OK(reader_->GetSchema(&file_schema));
     const auto& manifest = reader_->manifest();
-    std::function<void(const parquet::arrow::SchemaField&)> collect =
-        [&](const parquet::arrow::SchemaField& sf) {
-          if (sf.children.empty()) {
-            leaves_.push_back(sf.column_index);
-          } else {
-            for (const auto& ch : sf.children) collect(ch);
-          }
-        };
-    for (const auto& c : plan_.columns) {
-      int i = file_schema->GetFieldIndex(c);
-      if (i >= 0) collect(manifest.schema_fields[i]);
-    }
     num_row_groups_ = reader_->num_row_groups();
     auto out_schema = KeyValueOutputSchema(schema_);
     // The key columns' leaf indices, where their statistics are comparable with the keys.

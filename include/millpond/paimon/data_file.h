@@ -15,6 +15,10 @@
 #include "millpond/fs/file_system.h"
 #include "millpond/paimon/types.h"
 
+namespace parquet::arrow {
+class FileReader;
+}
+
 namespace millpond::paimon {
 
 /// The Arrow schema of a data file for `fields`: names, types and PARQUET:field_id metadata.
@@ -61,6 +65,11 @@ class ParquetDataFileWriter {
   std::vector<DataField> fields_;
   int64_t rows_ = 0;
 };
+
+/// The leaf column indices of the top-level columns `columns` (names as in the file; names the file
+/// lacks are skipped) of an open Parquet file, for GetRecordBatchReader; all leaves when empty.
+Result<std::vector<int>> ParquetLeafColumns(parquet::arrow::FileReader& reader,
+                                            const std::vector<std::string>& columns);
 
 /// Reads a whole data file (format "parquet", "orc" or "avro") into an Arrow table. `columns`,
 /// when not empty, names the columns to read (names as in the file). The error names the path.
