@@ -3,8 +3,6 @@
 #include "millpond/blob/descriptor_refresh.h"
 
 #include <algorithm>
-#include <chrono>
-#include <ctime>
 
 #include <arrow/array.h>
 #include <arrow/array/concatenate.h>
@@ -49,15 +47,6 @@ bool IsBlobFile(const paimon::ManifestEntry& e) {
   const std::string ext = paimon::kBlobFileExtension;
   const auto& n = e.file.file_name;
   return n.size() > ext.size() && n.compare(n.size() - ext.size(), ext.size(), ext) == 0;
-}
-
-int64_t LocalMillis() {  // Paimon stores the local wall-clock time as timestamp-millis
-  auto now = std::chrono::system_clock::now();
-  std::time_t tt = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() +
-         static_cast<int64_t>(tm.tm_gmtoff) * 1000;
 }
 
 class TableRefresh {
@@ -254,7 +243,7 @@ class TableRefresh {
     f.max_sequence_number = newest + 1;
     f.schema_id = schema_.id;
     f.level = 0;
-    f.creation_time_millis = LocalMillis();
+    f.creation_time_millis = table::CreationTimeMillis();
     f.delete_row_count = 0;
     f.file_source = static_cast<int32_t>(paimon::FileSource::kAppend);
     f.first_row_id = owner.file.first_row_id;

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 
 #include <arrow/array.h>
 #include <arrow/builder.h>
@@ -290,14 +289,7 @@ Status AppendWriter::RollFile(BucketWriter* w) {
   f.max_sequence_number = w->first_sequence + rows - 1;
   f.schema_id = schema_.id;
   f.level = 0;
-  // Paimon stores the local wall-clock time as timestamp-millis.
-  auto now = std::chrono::system_clock::now();
-  std::time_t tt = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  int64_t millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  f.creation_time_millis = millis + static_cast<int64_t>(tm.tm_gmtoff) * 1000;
+  f.creation_time_millis = CreationTimeMillis();
   f.delete_row_count = 0;
   f.file_source = static_cast<int32_t>(paimon::FileSource::kAppend);
   if (data_evolution_) {

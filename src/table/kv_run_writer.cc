@@ -2,8 +2,6 @@
 // (_KEY_<k>..., _SEQUENCE_NUMBER, _VALUE_KIND, table columns), rolled at target-file-size, each
 // file with key and value statistics, sequence range and delete count.
 #include <algorithm>
-#include <chrono>
-#include <ctime>
 
 #include <arrow/array.h>
 #include <arrow/record_batch.h>
@@ -13,6 +11,7 @@
 #include "millpond/paimon/binary_row.h"
 #include "millpond/paimon/data_file.h"
 #include "millpond/table/key_value_writer.h"
+#include "millpond/table/manifest_io.h"
 #include "stats_collector.h"
 
 namespace millpond::table {
@@ -22,17 +21,6 @@ namespace {
 // Rows per Parquet row group in key-value data files (bench/pk_run.sh: 1M-row groups gave 35 ms
 // point lookups, 32K rows 5 ms, for ~7% less scan throughput per CPU second).
 constexpr int64_t kKeyValueRowGroupRows = 32 * 1024;
-
-// Paimon stores the local wall-clock time as timestamp-millis.
-int64_t LocalNowMillis() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t tt = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  int64_t millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  return millis + static_cast<int64_t>(tm.tm_gmtoff) * 1000;
-}
 
 bool IsRetract(int8_t kind) {
   return kind == static_cast<int8_t>(RowKind::kUpdateBefore) ||
@@ -176,7 +164,7 @@ Status KeyValueRunWriter::CloseFile() {
   m.max_sequence_number = f->max_seq;
   m.schema_id = format_.schema.id;
   m.level = target_.level;
-  m.creation_time_millis = LocalNowMillis();
+  m.creation_time_millis = CreationTimeMillis();
   m.delete_row_count = f->deletes;
   m.file_source = static_cast<int32_t>(target_.file_source);
   out_->push_back(std::move(e));

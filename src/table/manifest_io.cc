@@ -1,7 +1,9 @@
 // ManifestIO: manifest files and lists on storage.
 #include "millpond/table/manifest_io.h"
 
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <list>
 #include <mutex>
 #include <random>
@@ -54,6 +56,16 @@ Result<std::string> DataFilePath(const paimon::TableSchema& schema, const std::s
   }
   ARROW_ASSIGN_OR_RAISE(std::string dir, BucketPath(table_path, schema, e.partition, e.bucket));
   return fs::JoinPath(dir, e.file.file_name);
+}
+
+int64_t CreationTimeMillis() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t tt = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  int64_t millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  return millis + static_cast<int64_t>(tm.tm_gmtoff) * 1000;
 }
 
 std::string NewUuid() {

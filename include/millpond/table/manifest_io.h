@@ -33,6 +33,9 @@ Result<std::string> DataFilePath(const paimon::TableSchema& schema, const std::s
 /// A random UUID string (8-4-4-4-12 hex), as Paimon uses in file names.
 std::string NewUuid();
 
+/// A data file's creation time as Paimon stores it: the local wall-clock time as timestamp-millis.
+int64_t CreationTimeMillis();
+
 class ManifestIO {
  public:
   ManifestIO(std::shared_ptr<fs::FileSystem> fs, std::string table_path,
