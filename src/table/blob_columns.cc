@@ -139,8 +139,14 @@ Result<std::shared_ptr<arrow::Buffer>> BlobResolver::Fetch(const paimon::BlobDes
   return *buf;
 }
 
-Result<std::shared_ptr<arrow::ChunkedArray>> BlobResolver::ResolveColumn(
-    const arrow::ChunkedArray& descriptors, const std::string& what) {
+namespace {
+
+// The bytes `fetch(row, descriptor)` gives for each non-null descriptor (nulls stay null), as
+// binary chunks of at most kMaxChunkBytes; an error names `what` and the 1-based row.
+template <typename FetchRow>
+Result<std::shared_ptr<arrow::ChunkedArray>> CollectBlobs(const arrow::ChunkedArray& descriptors,
+                                                          const std::string& what,
+                                                          FetchRow fetch) {
   arrow::ArrayVector chunks;
   arrow::BinaryBuilder builder;
   int64_t bytes = 0;
@@ -152,15 +158,11 @@ Result<std::shared_ptr<arrow::ChunkedArray>> BlobResolver::ResolveColumn(
         ARROW_RETURN_NOT_OK(builder.AppendNull());
         continue;
       }
-      auto d = paimon::BlobDescriptor::Parse(bin.GetView(i));
-      if (!d.ok()) {
-        return Status::IOError(what, ", row ", row + 1, ": ", d.status().message());
-      }
-      auto fetched = Fetch(*d);
+      Result<std::shared_ptr<arrow::Buffer>> fetched = fetch(row, bin.GetView(i));
       if (!fetched.ok()) {
         return Status::IOError(what, ", row ", row + 1, ": ", fetched.status().message());
       }
-      auto value = std::move(*fetched);
+      const auto& value = *fetched;
       if (bytes > 0 && bytes + value->size() > kMaxChunkBytes) {
         ARROW_ASSIGN_OR_RAISE(auto done, builder.Finish());
         chunks.push_back(std::move(done));
@@ -175,54 +177,35 @@ Result<std::shared_ptr<arrow::ChunkedArray>> BlobResolver::ResolveColumn(
   return std::make_shared<arrow::ChunkedArray>(std::move(chunks), arrow::binary());
 }
 
+}  // namespace
+
+Result<std::shared_ptr<arrow::ChunkedArray>> BlobResolver::ResolveColumn(
+    const arrow::ChunkedArray& descriptors, const std::string& what) {
+  return CollectBlobs(descriptors, what,
+                      [&](int64_t, std::string_view bytes) -> Result<std::shared_ptr<arrow::Buffer>> {
+                        ARROW_ASSIGN_OR_RAISE(auto d, paimon::BlobDescriptor::Parse(bytes));
+                        return Fetch(d);
+                      });
+}
+
 Result<std::shared_ptr<arrow::ChunkedArray>> BlobResolver::ResolveColumnById(
     const arrow::ChunkedArray& descriptors, const arrow::ChunkedArray& ids,
     const std::string& what) {
   if (!GetStoreBlobReader()) return ResolveColumn(descriptors, what);
-  arrow::ArrayVector chunks;
-  arrow::BinaryBuilder builder;
-  int64_t bytes = 0;
-  int64_t row = 0;
   auto flat_ids = ids.num_chunks() == 1 ? ids.chunk(0) : nullptr;
-  std::shared_ptr<arrow::Array> joined;
   if (!flat_ids) {
-    ARROW_ASSIGN_OR_RAISE(joined, arrow::Concatenate(ids.chunks()));
-    flat_ids = joined;
+    ARROW_ASSIGN_OR_RAISE(flat_ids, arrow::Concatenate(ids.chunks()));
   }
   const auto& id_col = static_cast<const arrow::StringArray&>(*flat_ids);
-  for (const auto& chunk : descriptors.chunks()) {
-    const auto& bin = static_cast<const arrow::BinaryArray&>(*chunk);
-    for (int64_t i = 0; i < bin.length(); ++i, ++row) {
-      if (bin.IsNull(i)) {
-        ARROW_RETURN_NOT_OK(builder.AppendNull());
-        continue;
-      }
-      std::shared_ptr<arrow::Buffer> value;
-      if (row < id_col.length() && !id_col.IsNull(row)) {
-        auto r = FetchById(std::string(id_col.GetView(row)), 0, -1);
-        if (!r.ok()) return Status::IOError(what, ", row ", row + 1, ": ", r.status().message());
-        value = *r;
-      } else {
-        auto d = paimon::BlobDescriptor::Parse(bin.GetView(i));
-        if (!d.ok()) return Status::IOError(what, ", row ", row + 1, ": ", d.status().message());
-        auto fetched = Fetch(*d);
-        if (!fetched.ok()) {
-          return Status::IOError(what, ", row ", row + 1, ": ", fetched.status().message());
+  return CollectBlobs(
+      descriptors, what,
+      [&](int64_t row, std::string_view bytes) -> Result<std::shared_ptr<arrow::Buffer>> {
+        if (row < id_col.length() && !id_col.IsNull(row)) {
+          return FetchById(std::string(id_col.GetView(row)), 0, -1);
         }
-        value = std::move(*fetched);
-      }
-      if (bytes > 0 && bytes + value->size() > kMaxChunkBytes) {
-        ARROW_ASSIGN_OR_RAISE(auto done, builder.Finish());
-        chunks.push_back(std::move(done));
-        bytes = 0;
-      }
-      ARROW_RETURN_NOT_OK(builder.Append(value->data(), value->size()));
-      bytes += value->size();
-    }
-  }
-  ARROW_ASSIGN_OR_RAISE(auto last, builder.Finish());
-  chunks.push_back(std::move(last));
-  return std::make_shared<arrow::ChunkedArray>(std::move(chunks), arrow::binary());
+        ARROW_ASSIGN_OR_RAISE(auto d, paimon::BlobDescriptor::Parse(bytes));
+        return Fetch(d);
+      });
 }
 
 Result<std::shared_ptr<arrow::ChunkedArray>> ReadBlobFiles(const fs::FileSystem& fs,
