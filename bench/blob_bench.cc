@@ -273,12 +273,18 @@ int main(int argc, char** argv) {
   auto dfs = Check(millpond::fs::FileSystem::Make(store_dir, &r), "fs");
   mb::BlobStoreOptions ro;
   auto store = Check(mb::BlobStore::Open(dfs, r, ro), "open");
+  // The same store without the decoded-chunk cache: every read of a compressed chunk decodes.
+  mb::BlobStoreOptions ro_nocache = ro;
+  ro_nocache.decoded_cache_bytes = 0;
+  auto nocache = Check(mb::BlobStore::Open(dfs, r, ro_nocache), "open");
   std::atomic<uint64_t> sink{0};
-  auto read_store = [&](size_t i) {
-    auto b = Check(store->Get(files[sample[i]].id), "get");
+  auto read_from = [&](mb::BlobStore* s, size_t i) {
+    auto b = Check(s->Get(files[sample[i]].id), "get");
     if (static_cast<size_t>(b->size()) != files[sample[i]].bytes.size()) Die("short blob");
     sink += b->data()[b->size() / 2];
   };
+  auto read_store = [&](size_t i) { read_from(store.get(), i); };
+  auto read_nocache = [&](size_t i) { read_from(nocache.get(), i); };
   auto read_file = [&](size_t i) {
     const std::string& path = files[sample[i]].path;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -298,12 +304,14 @@ int main(int argc, char** argv) {
   Parallel(sample.size(), threads, read_store);  // warm the page cache and the store
   Parallel(sample.size(), threads, read_file);
   for (int n : {1, threads}) {
-    for (const char* system : {"millpond", "files"}) {
+    for (const char* system : {"millpond", "millpond-nocache", "files"}) {
       double best = 1e30, best_cpu = 1e30;
       for (int rep = 0; rep < repeat; ++rep) {
         double t0 = Now(), c0 = CpuSeconds();
         if (std::string(system) == "millpond") {
           Parallel(sample.size(), n, read_store);
+        } else if (std::string(system) == "millpond-nocache") {
+          Parallel(sample.size(), n, read_nocache);
         } else {
           Parallel(sample.size(), n, read_file);
         }
@@ -328,13 +336,15 @@ int main(int argc, char** argv) {
       }
     }
     if (idx.empty()) continue;
-    for (const char* system : {"millpond", "files"}) {
+    for (const char* system : {"millpond", "millpond-nocache", "files"}) {
       double best = 1e30, best_cpu = 1e30;
       for (int rep = 0; rep < repeat; ++rep) {
         double t0 = Now(), c0 = CpuSeconds();
         for (size_t i : idx) {
           if (std::string(system) == "millpond") {
             read_store(i);
+          } else if (std::string(system) == "millpond-nocache") {
+            read_nocache(i);
           } else {
             read_file(i);
           }
@@ -379,6 +389,7 @@ int main(int argc, char** argv) {
       ::close(fd);
     };
     store.reset();
+    nocache.reset();
     for (int n : {1, threads}) {
       for (const char* system : {"millpond", "files"}) {
         const bool mp = std::string(system) == "millpond";

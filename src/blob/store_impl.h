@@ -16,6 +16,7 @@
 #include <arrow/io/file.h>
 
 #include "content.h"
+#include "decoded_cache.h"
 #include "gc_protocol.h"
 #include "index.h"
 #include "pack_io.h"
@@ -117,6 +118,8 @@ class BlobStoreImpl final : public BlobStore {
   std::mutex files_mu_;
   std::unordered_map<PackId, OpenPack, PackIdHash> files_;
   std::unordered_map<PackId, int64_t, PackIdHash> access_recorded_;
+
+  std::unique_ptr<DecodedCache> decoded_cache_;  // null when options_.decoded_cache_bytes is 0
 };
 
 }  // namespace millpond::blob

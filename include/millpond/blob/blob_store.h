@@ -88,6 +88,9 @@ struct BlobStoreOptions {
   /// Memory-map local pack files: a blob stored as is comes back as a zero-copy slice of its
   /// pack (after the checksum), others are decoded straight from the mapping.
   bool mmap_reads = true;
+  /// Memory for decoded compressed chunks, shared by this store's readers (least recently used
+  /// out first): warm reads of compressed blobs copy instead of decoding. 0 turns it off.
+  int64_t decoded_cache_bytes = 256LL << 20;
   /// fsync packs at Flush (local file systems).
   bool sync_on_flush = true;
   /// Record the last access of packs (at most hourly per pack) for tier policies.
