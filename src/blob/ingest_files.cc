@@ -149,72 +149,159 @@ class Ingest {
     IngestProgress progress;
     progress.files_total = static_cast<int64_t>(files.size());
     for (const auto& f : files) progress.bytes_total += f.size;
-    for (const auto& f : files) {
-      ++result_->files_seen;
-      auto st = One(f);
-      if (!st.ok()) {
-        ++result_->failed;
-        if (options_.problem) options_.problem(f.rel + ": " + st.message());
+    for (size_t i = 0; i < files.size();) {
+      // A group of files read whole and stored with one PutMany (ids and chunks hashed together).
+      size_t j = i;
+      uint64_t bytes = 0;
+      while (j < files.size() && j - i < kGroupFiles &&
+             (j == i || bytes + files[j].size <= kGroupBytes)) {
+        bytes += files[j].size;
+        ++j;
       }
-      ++progress.files_done;
-      progress.bytes_done += f.size;
-      if (options_.progress) options_.progress(progress);
-      if (static_cast<int64_t>(pending_.size()) >= options_.batch_files ||
-          pending_bytes_ >= options_.batch_bytes) {
-        ARROW_RETURN_NOT_OK(Commit());
+      std::vector<Opened> group(j - i);
+      for (size_t k = i; k < j; ++k) {
+        ++result_->files_seen;
+        group[k - i].status = Open(files[k], &group[k - i]);
       }
+      StoreGroup(&group);
+      for (size_t k = i; k < j; ++k) {
+        Opened& o = group[k - i];
+        Status st = o.status.ok() && o.open ? Finish(files[k], &o) : o.status;
+        if (!st.ok()) {
+          ++result_->failed;
+          if (options_.problem) options_.problem(files[k].rel + ": " + st.message());
+        }
+        ++progress.files_done;
+        progress.bytes_done += files[k].size;
+        if (options_.progress) options_.progress(progress);
+        if (static_cast<int64_t>(pending_.size()) >= options_.batch_files ||
+            pending_bytes_ >= options_.batch_bytes) {
+          ARROW_RETURN_NOT_OK(Commit());
+        }
+      }
+      i = j;
     }
     return Commit();
   }
 
  private:
-  // One file: skipped, added to the batch, or an error naming what went wrong.
-  Status One(const WalkedFile& f) {
+  static constexpr size_t kGroupFiles = 32;
+  static constexpr uint64_t kGroupBytes = 64u << 20;  // larger files are streamed alone
+
+  // A file opened for storing: its descriptor, its state before, what the probe found, and
+  // its bytes when small enough to be read whole.
+  struct Opened {
+    Status status;
+    bool open = false;  // false: skipped as unchanged, or failed
+    std::unique_ptr<Fd> fd;
+    struct stat before {};
+    MediaInfo info;
+    const Known* known = nullptr;
+    bool whole = false;
+    std::string bytes;
+    Result<BlobId> id = Status::Invalid("not stored");
+  };
+
+  // Skips what is known unchanged; opens, checks and probes the rest (and reads small ones).
+  Status Open(const WalkedFile& f, Opened* o) {
     auto it = known_.find(f.rel);
-    const Known* known = it == known_.end() ? nullptr : &it->second;
-    if (known && known->size == f.size && known->mtime_ms == FloorDiv(f.mtime_ns, 1000000)) {
+    o->known = it == known_.end() ? nullptr : &it->second;
+    if (o->known && o->known->size == f.size &&
+        o->known->mtime_ms == FloorDiv(f.mtime_ns, 1000000)) {
       ++result_->unchanged;
       return Status::OK();
     }
     // O_NONBLOCK: a fifo swapped in since the walk must not block the open.
-    Fd fd(::open(f.open.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-    if (fd.get() < 0) {
+    o->fd = std::make_unique<Fd>(
+        ::open(f.open.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (o->fd->get() < 0) {
       if (errno == ELOOP) return Status::IOError("became a symbolic link; not followed");
       return Status::IOError("cannot open: ", std::strerror(errno));
     }
-    struct stat before {};
-    if (::fstat(fd.get(), &before) != 0) {
+    if (::fstat(o->fd->get(), &o->before) != 0) {
       return Status::IOError("cannot stat: ", std::strerror(errno));
     }
-    if (!S_ISREG(before.st_mode)) return Status::IOError("not a regular file");
-    if (static_cast<uint64_t>(before.st_dev) != f.dev ||
-        static_cast<uint64_t>(before.st_ino) != f.ino) {
+    if (!S_ISREG(o->before.st_mode)) return Status::IOError("not a regular file");
+    if (static_cast<uint64_t>(o->before.st_dev) != f.dev ||
+        static_cast<uint64_t>(o->before.st_ino) != f.ino) {
       return Status::IOError("was replaced by another file while being ingested");
     }
-    ARROW_ASSIGN_OR_RAISE(MediaInfo info, probe_->Probe(fd.get(), f.rel));
-    // The store reads the same open file (not the name, which could change meanwhile).
-    auto id = store_->PutFile("/proc/self/fd/" + std::to_string(fd.get()));
-    if (!id.ok()) return Status::IOError("cannot store: ", id.status().message());
+    ARROW_ASSIGN_OR_RAISE(o->info, probe_->Probe(o->fd->get(), f.rel));
+    if (static_cast<uint64_t>(o->before.st_size) <= kGroupBytes) {
+      // Read whole from the open file (not the name, which could change meanwhile); one byte
+      // more than its size tells a file that grew meanwhile.
+      o->whole = true;
+      o->bytes.resize(static_cast<size_t>(o->before.st_size) + 1);
+      size_t got = 0;
+      while (got < o->bytes.size()) {
+        const ssize_t n = ::pread(o->fd->get(), o->bytes.data() + got, o->bytes.size() - got,
+                                  static_cast<off_t>(got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Status::IOError("cannot read: ", std::strerror(errno));
+        if (n == 0) break;
+        got += static_cast<size_t>(n);
+      }
+      if (got != static_cast<size_t>(o->before.st_size)) {
+        return Status::IOError("changed while being read (run the ingest again once it is quiet)");
+      }
+      o->bytes.resize(got);
+    }
+    o->open = true;
+    return Status::OK();
+  }
+
+  // Stores the group: the files read whole with one PutMany, larger ones streamed one by one.
+  void StoreGroup(std::vector<Opened>* group) {
+    std::vector<std::string_view> views;
+    std::vector<Opened*> whole;
+    for (auto& o : *group) {
+      if (!o.status.ok() || !o.open) continue;
+      if (o.whole) {
+        views.push_back(o.bytes);
+        whole.push_back(&o);
+      } else {
+        // The store reads the same open file (not the name, which could change meanwhile).
+        o.id = store_->PutFile("/proc/self/fd/" + std::to_string(o.fd->get()));
+      }
+    }
+    if (views.empty()) return;
+    auto ids = store_->PutMany(views);
+    for (size_t k = 0; k < whole.size(); ++k) {
+      if (ids.ok()) {
+        whole[k]->id = (*ids)[k];
+      } else {
+        whole[k]->id = ids.status();
+      }
+      std::string().swap(whole[k]->bytes);
+    }
+  }
+
+  // After storing: the file must not have changed meanwhile; then a row for the batch.
+  Status Finish(const WalkedFile& f, Opened* o) {
+    if (!o->id.ok()) return Status::IOError("cannot store: ", o->id.status().message());
+    const BlobId id = *o->id;
     struct stat after {};
-    if (::fstat(fd.get(), &after) != 0) {
+    if (::fstat(o->fd->get(), &after) != 0) {
       return Status::IOError("cannot stat: ", std::strerror(errno));
     }
-    ARROW_ASSIGN_OR_RAISE(int64_t stored, store_->Size(*id));
-    if (!SameContentState(before, after) || stored != static_cast<int64_t>(before.st_size)) {
+    ARROW_ASSIGN_OR_RAISE(int64_t stored, store_->Size(id));
+    if (!SameContentState(o->before, after) ||
+        stored != static_cast<int64_t>(o->before.st_size)) {
       return Status::IOError("changed while being read (run the ingest again once it is quiet)");
     }
-    if (known && known->sha256 == id->Hex()) {
+    const Known* known = o->known;
+    if (known && known->sha256 == id.Hex()) {
       ++result_->unchanged;  // touched, same bytes
       return Status::OK();
     }
     Row row;
     row.path = f.rel;
     row.version = known ? known->version + 1 : 1;
-    row.size = static_cast<int64_t>(before.st_size);
-    row.info = std::move(info);
-    row.id = *id;
-    row.mtime_ms = FloorDiv(static_cast<int64_t>(before.st_mtim.tv_sec) * 1000000000LL +
-                                before.st_mtim.tv_nsec,
+    row.size = static_cast<int64_t>(o->before.st_size);
+    row.info = std::move(o->info);
+    row.id = id;
+    row.mtime_ms = FloorDiv(static_cast<int64_t>(o->before.st_mtim.tv_sec) * 1000000000LL +
+                                o->before.st_mtim.tv_nsec,
                             1000000);
     (known ? result_->new_versions : result_->added)++;
     result_->bytes_added += row.size;

@@ -14,11 +14,13 @@ using Digest = std::array<uint8_t, 32>;
 
 Digest Sha256Of(const void* data, size_t n);
 
-// SHA-256 of n independent messages into out[0..n). kAuto runs sixteen at a time in AVX-512 lanes
-// when the CPU has AVX-512 (F+BW) and the batch has at least kMinLaneBatch messages, else one at a
-// time through OpenSSL; kLanes and kOpenSsl force a path (kLanes falls back where unavailable).
+// SHA-256 of n independent messages into out[0..n). kAuto runs them sixteen at a time in AVX-512
+// lanes, longest first, when the CPU has AVX-512 (F+BW) and at least kMinLaneBatch messages are at
+// most kLaneMaxBytes long; the others go one at a time through OpenSSL (SHA-NI). kLanes and
+// kOpenSsl force a path (kLanes falls back to OpenSSL where the CPU lacks AVX-512).
 enum class Sha256Path { kAuto, kLanes, kOpenSsl };
 constexpr size_t kMinLaneBatch = 10;  // below it, idle lanes cost more than SHA-NI
+constexpr size_t kLaneMaxBytes = 8u << 20;
 void Sha256Many(const std::string_view* msgs, size_t n, Digest* out,
                 Sha256Path path = Sha256Path::kAuto);
 bool Sha256LanesAvailable();

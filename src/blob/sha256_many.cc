@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "sha256.h"
 
@@ -160,7 +161,10 @@ MP_AVX512 inline void Compress(__m512i* state, const uint8_t* const* rows) {
   state[7] = _mm512_add_epi32(state[7], h);
 }
 
-MP_AVX512 void HashLanes(const std::string_view* msgs, size_t n, Digest* out) {
+// Hashes msgs[order[0..n)] into out[order[k]], longest first (order is sorted that way), so
+// that lanes run out of work at about the same time.
+MP_AVX512 void HashLanes(const std::string_view* msgs, const size_t* order, size_t n,
+                         Digest* out) {
   static const uint8_t kIdle[64] = {};
   Lane lanes[kLanes];
   alignas(64) uint32_t words[8][kLanes];
@@ -168,7 +172,7 @@ MP_AVX512 void HashLanes(const std::string_view* msgs, size_t n, Digest* out) {
   size_t next = 0;
   for (int l = 0; l < kLanes; ++l) {
     if (next < n) {
-      StartLane(&lanes[l], msgs[next], next);
+      StartLane(&lanes[l], msgs[order[next]], order[next]);
       ++next;
     } else {
       lanes[l].message = SIZE_MAX;
@@ -217,7 +221,7 @@ MP_AVX512 void HashLanes(const std::string_view* msgs, size_t n, Digest* out) {
         words[i][l] = kH0[i];
       }
       if (next < n) {
-        StartLane(&lane, msgs[next], next);
+        StartLane(&lane, msgs[order[next]], order[next]);
         ++next;
       } else {
         lane.message = SIZE_MAX;
@@ -242,13 +246,25 @@ bool HaveAvx512() {
 }  // namespace
 
 void Sha256Many(const std::string_view* msgs, size_t n, Digest* out, Sha256Path path) {
-  const bool lanes = path == Sha256Path::kLanes ||
-                     (path == Sha256Path::kAuto && HaveAvx512() && n >= kMinLaneBatch);
-  if (lanes && HaveAvx512()) {
-    HashLanes(msgs, n, out);
-    return;
+  std::vector<size_t> lanes, alone;
+  if (path != Sha256Path::kOpenSsl && HaveAvx512()) {
+    for (size_t i = 0; i < n; ++i) {
+      // A message much longer than the rest would leave fifteen lanes idle while it finishes.
+      (path == Sha256Path::kLanes || msgs[i].size() <= kLaneMaxBytes ? lanes : alone).push_back(i);
+    }
+    if (path == Sha256Path::kAuto && lanes.size() < kMinLaneBatch) {
+      alone.insert(alone.end(), lanes.begin(), lanes.end());
+      lanes.clear();
+    }
+  } else {
+    for (size_t i = 0; i < n; ++i) alone.push_back(i);
   }
-  for (size_t i = 0; i < n; ++i) out[i] = Sha256Of(msgs[i].data(), msgs[i].size());
+  if (!lanes.empty()) {
+    std::stable_sort(lanes.begin(), lanes.end(),
+                     [&](size_t a, size_t b) { return msgs[a].size() > msgs[b].size(); });
+    HashLanes(msgs, lanes.data(), lanes.size(), out);
+  }
+  for (size_t i : alone) out[i] = Sha256Of(msgs[i].data(), msgs[i].size());
 }
 
 bool Sha256LanesAvailable() { return HaveAvx512(); }

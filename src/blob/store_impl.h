@@ -33,6 +33,7 @@ class BlobStoreImpl final : public BlobStore {
   Status Init();
 
   Result<BlobId> Put(std::string_view bytes) override;
+  Result<std::vector<BlobId>> PutMany(const std::vector<std::string_view>& blobs) override;
   Result<BlobId> PutFile(const std::string& local_path) override;
   Result<std::shared_ptr<arrow::Buffer>> Get(const BlobId& id, int64_t offset,
                                              int64_t length) override;
@@ -69,6 +70,8 @@ class BlobStoreImpl final : public BlobStore {
                            uint32_t raw_len, uint32_t crc, ContentClass cls);
   Status SealOpenPackLocked();
   void AddPendingBlob(SegBlob blob);
+  // Records a touch of `id` and returns true when it is stored with every chunk usable.
+  bool TouchIfStored(const BlobId& id);
   Status CheckExpiredLeaseLocked();
 
   // --- index (store_write.cc) ---

@@ -73,6 +73,16 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(std::shared_ptr<fs::FileSyste
   return std::unique_ptr<BlobStore>(std::move(impl));
 }
 
+Result<std::vector<BlobId>> BlobStore::PutMany(const std::vector<std::string_view>& blobs) {
+  std::vector<BlobId> ids;
+  ids.reserve(blobs.size());
+  for (const auto& b : blobs) {
+    MP_ASSIGN_OR_RAISE(BlobId id, Put(b));
+    ids.push_back(id);
+  }
+  return ids;
+}
+
 std::vector<Result<std::shared_ptr<arrow::Buffer>>> BlobStore::GetMany(
     const std::vector<BlobRange>& ranges, int parallelism) {
   std::vector<Result<std::shared_ptr<arrow::Buffer>>> out(ranges.size());
@@ -307,65 +317,99 @@ void BlobStoreImpl::AddPendingBlob(SegBlob blob) {
   pending_blobs_.push_back(std::move(blob));
 }
 
-Result<BlobId> BlobStoreImpl::Put(std::string_view bytes) {
-  std::shared_lock<std::shared_mutex> put(put_mu_);
-  const BlobId id = BlobId::Of(bytes);
-  MP_RETURN_NOT_OK(EnsureLease());
+bool BlobStoreImpl::TouchIfStored(const BlobId& id) {
+  // Already stored: record a touch (it restarts the GC grace period), store nothing.
+  std::vector<BlobId> chunk_ids;
   {
-    // Already stored: record a touch (it restarts the GC grace period), store nothing.
-    std::vector<BlobId> chunk_ids;
-    bool usable = false;
-    {
-      std::shared_lock<std::shared_mutex> lock(index_mu_);
-      const BlobRec* rec = index_.FindBlob(id);
-      if (rec && !condemned_blobs_.count(id)) {
-        usable = true;
-        for (uint32_t c : rec->chunks) {
-          const BlobId& cid = index_.chunks()[c].id;
-          usable &= UsableChunkLocked(cid);
-          chunk_ids.push_back(cid);
-        }
+    std::shared_lock<std::shared_mutex> lock(index_mu_);
+    const BlobRec* rec = index_.FindBlob(id);
+    if (!rec || condemned_blobs_.count(id)) return false;
+    for (uint32_t c : rec->chunks) {
+      const BlobId& cid = index_.chunks()[c].id;
+      if (!UsableChunkLocked(cid)) return false;
+      chunk_ids.push_back(cid);
+    }
+  }
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  pending_touches_.push_back(id);
+  dedup_refs_.insert(chunk_ids.begin(), chunk_ids.end());
+  std::unique_lock<std::shared_mutex> ilock(index_mu_);
+  index_.AddTouch(SegTouch{id, 0});
+  return true;
+}
+
+Result<BlobId> BlobStoreImpl::Put(std::string_view bytes) {
+  MP_ASSIGN_OR_RAISE(auto ids, PutMany({bytes}));
+  return ids[0];
+}
+
+Result<std::vector<BlobId>> BlobStoreImpl::PutMany(const std::vector<std::string_view>& blobs) {
+  std::shared_lock<std::shared_mutex> put(put_mu_);
+  std::vector<Digest> digests(blobs.size());
+  Sha256Many(blobs.data(), blobs.size(), digests.data());
+  std::vector<BlobId> ids(blobs.size());
+  for (size_t i = 0; i < blobs.size(); ++i) ids[i].digest = digests[i];
+  MP_RETURN_NOT_OK(EnsureLease());
+  // The blobs not stored yet, cut into chunks (small ones stay whole).
+  struct Fresh {
+    size_t blob;
+    ContentClass cls;
+    size_t first, count;  // its chunks in `chunks` (count 0: stored whole)
+  };
+  std::vector<Fresh> fresh;
+  std::vector<std::string_view> chunks;
+  std::unordered_set<BlobId, BlobIdHash> seen;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    if (!seen.insert(ids[i]).second || TouchIfStored(ids[i])) continue;
+    const std::string_view bytes = blobs[i];
+    Fresh f{i, Classify(bytes.substr(0, 512)), chunks.size(), 0};
+    if (static_cast<int64_t>(bytes.size()) >= options_.small_blob_threshold) {
+      for (size_t off = 0; off < bytes.size();) {
+        const size_t n = cdc_.NextCut(reinterpret_cast<const uint8_t*>(bytes.data()) + off,
+                                      bytes.size() - off);
+        chunks.push_back(bytes.substr(off, n));
+        off += n;
+      }
+      f.count = chunks.size() - f.first;
+    }
+    fresh.push_back(f);
+  }
+  // Chunk ids, all in one batch; a blob that is one chunk is its own chunk id.
+  std::vector<Digest> chunk_digests(chunks.size());
+  {
+    std::vector<std::string_view> todo;
+    std::vector<size_t> where;
+    for (const auto& f : fresh) {
+      if (f.count == 1) {
+        chunk_digests[f.first] = ids[f.blob].digest;
+        continue;
+      }
+      for (size_t k = f.first; k < f.first + f.count; ++k) {
+        todo.push_back(chunks[k]);
+        where.push_back(k);
       }
     }
-    if (usable) {
-      std::lock_guard<std::mutex> lock(writer_mu_);
-      pending_touches_.push_back(id);
-      dedup_refs_.insert(chunk_ids.begin(), chunk_ids.end());
-      std::unique_lock<std::shared_mutex> ilock(index_mu_);
-      index_.AddTouch(SegTouch{id, 0});
-      return id;
-    }
+    std::vector<Digest> got(todo.size());
+    Sha256Many(todo.data(), todo.size(), got.data());
+    for (size_t k = 0; k < where.size(); ++k) chunk_digests[where[k]] = got[k];
   }
-  const ContentClass cls = Classify(bytes.substr(0, 512));
-  SegBlob blob;
-  blob.id = id;
-  blob.size = bytes.size();
-  if (static_cast<int64_t>(bytes.size()) < options_.small_blob_threshold) {
-    MP_RETURN_NOT_OK(StoreChunk(id, bytes, cls));
-  } else {
-    // Cut first, then hash every chunk in one batch (AVX-512 lanes where the CPU has them).
-    std::vector<std::string_view> chunks;
-    for (size_t off = 0; off < bytes.size();) {
-      const size_t n = cdc_.NextCut(reinterpret_cast<const uint8_t*>(bytes.data()) + off,
-                                    bytes.size() - off);
-      chunks.push_back(bytes.substr(off, n));
-      off += n;
-    }
-    std::vector<Digest> digests(chunks.size());
-    if (chunks.size() == 1) {
-      digests[0] = id.digest;
+  for (const auto& f : fresh) {
+    SegBlob blob;
+    blob.id = ids[f.blob];
+    blob.size = blobs[f.blob].size();
+    if (f.count == 0) {
+      MP_RETURN_NOT_OK(StoreChunk(blob.id, blobs[f.blob], f.cls));
     } else {
-      Sha256Many(chunks.data(), chunks.size(), digests.data());
+      for (size_t k = f.first; k < f.first + f.count; ++k) {
+        const BlobId cid{chunk_digests[k]};
+        MP_RETURN_NOT_OK(StoreChunk(cid, chunks[k], f.cls));
+        blob.chunks.emplace_back(cid, static_cast<uint32_t>(chunks[k].size()));
+      }
+      if (blob.chunks.size() == 1) blob.chunks.clear();
     }
-    for (size_t i = 0; i < chunks.size(); ++i) {
-      const BlobId cid{digests[i]};
-      MP_RETURN_NOT_OK(StoreChunk(cid, chunks[i], cls));
-      blob.chunks.emplace_back(cid, static_cast<uint32_t>(chunks[i].size()));
-    }
-    if (blob.chunks.size() == 1) blob.chunks.clear();
+    AddPendingBlob(std::move(blob));
   }
-  AddPendingBlob(std::move(blob));
-  return id;
+  return ids;
 }
 
 Result<BlobId> BlobStoreImpl::PutFile(const std::string& local_path) {

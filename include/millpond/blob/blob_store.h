@@ -115,6 +115,10 @@ class BlobStore {
 
   /// Stores `bytes` unless a blob with the same id exists; returns its id either way.
   virtual Result<BlobId> Put(std::string_view bytes) = 0;
+  /// Stores many blobs; the same ids and effect as Put on each, in order. Their ids, then the
+  /// chunks of those not stored yet, are hashed together (sixteen at a time in AVX-512 lanes
+  /// where the CPU has them), which is faster than one Put after another for small blobs.
+  virtual Result<std::vector<BlobId>> PutMany(const std::vector<std::string_view>& blobs);
   /// Stores the file at `local_path` (streamed, never fully in memory for large files).
   virtual Result<BlobId> PutFile(const std::string& local_path) = 0;
   /// Reads `length` bytes from `offset` (length -1: to the end), touching only the chunks needed.
