@@ -2,6 +2,7 @@
 // payloads (adjacent ones in one read, straight into the result when stored as is), checksums,
 // and finding packs across tiers again when a move or GC took them away (§6).
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include <arrow/buffer.h>
@@ -33,8 +34,17 @@ Status DecodeInParallel(const std::vector<uint64_t>& raw, size_t i, size_t j, De
   arrow::internal::ThreadPool* pool = arrow::internal::GetCpuThreadPool();
   // A pool thread waiting on its own pool could starve it: decode inline there.
   if (compressed < 2 * kParallelDecodeBytes || pool->OwnsThisThread()) return decode(i, j);
+  // Callers decoding at the same time share the cores: each splits into its share of them
+  // (readers on every core already: no split, no hand-over cost).
+  static std::atomic<int> in_flight{0};
+  struct Count {
+    Count() { n = in_flight.fetch_add(1) + 1; }
+    ~Count() { in_flight.fetch_sub(1); }
+    int n;
+  } count;
+  const size_t cores = static_cast<size_t>(pool->GetCapacity()) + 1;
   const size_t parts = std::min<size_t>(
-      {j - i, static_cast<size_t>(pool->GetCapacity()) + 1, compressed / kParallelDecodeBytes});
+      {j - i, cores / static_cast<size_t>(count.n), compressed / kParallelDecodeBytes});
   if (parts < 2) return decode(i, j);
   std::vector<size_t> bounds = {i};
   uint64_t acc = 0;
@@ -187,7 +197,18 @@ Status BlobStoreImpl::ReadPieces(const std::vector<Piece>& pieces, uint8_t* out,
     }
     return best;
   };
-  thread_local std::string staged;
+  // Pieces read into staging buffers are verified and decoded after every group is read, all
+  // together: large compressed reads are decoded by the CPU pool as well as this thread (chunks
+  // are independent zstd frames), whether they sit next to each other in one pack or not.
+  struct Job {
+    size_t k;
+    const Location* loc;
+    const uint8_t* payload;
+    const std::string* path;
+  };
+  std::vector<Job> jobs;
+  std::vector<std::unique_ptr<std::string>> stagings;
+  std::vector<std::unique_ptr<std::string>> job_paths;
   int reopened = 0;
   size_t i = 0;
   while (i < pieces.size()) {
@@ -228,15 +249,16 @@ Status BlobStoreImpl::ReadPieces(const std::vector<Piece>& pieces, uint8_t* out,
     // This writer's own unflushed pack is read through its writer.
     std::string path;
     std::shared_ptr<arrow::io::RandomAccessFile> file;
+    std::unique_ptr<std::string> staged;
     bool from_writer = false;
     if (has_open_pack_.load(std::memory_order_acquire)) {
       std::lock_guard<std::mutex> lock(writer_mu_);
       if (open_pack_ && open_pack_->id() == pack) {
         from_writer = true;
         path = open_pack_->path();
-        staged.resize(span_len);
+        staged = std::make_unique<std::string>(span_len, '\0');
         MP_RETURN_NOT_OK(
-            open_pack_->ReadAt(span_off, span_len, reinterpret_cast<uint8_t*>(staged.data())));
+            open_pack_->ReadAt(span_off, span_len, reinterpret_cast<uint8_t*>(staged->data())));
       }
     }
     if (!from_writer) {
@@ -270,9 +292,9 @@ Status BlobStoreImpl::ReadPieces(const std::vector<Piece>& pieces, uint8_t* out,
           k = e;
         }
       } else {
-        staged.resize(span_len);
+        staged = std::make_unique<std::string>(span_len, '\0');
         st = ReadExactly(file, path, span_off, span_len,
-                         reinterpret_cast<uint8_t*>(staged.data()), pieces[i].chunk);
+                         reinterpret_cast<uint8_t*>(staged->data()), pieces[i].chunk);
       }
       if (!st.ok()) {
         if (st.message().find("truncated") != std::string::npos) return st;
@@ -293,51 +315,54 @@ Status BlobStoreImpl::ReadPieces(const std::vector<Piece>& pieces, uint8_t* out,
     } else {
       direct = false;
     }
-    // Verify and decode each piece of the group. Large compressed groups are decoded by the
-    // CPU pool as well as this thread: chunks are independent zstd frames.
-    const uint8_t* staged_base = reinterpret_cast<const uint8_t*>(staged.data());
-    auto decode = [&, staged_base](size_t from, size_t to) -> Status {
-      for (size_t k = from; k < to; ++k) {
-        const Piece& p = pieces[k];
-        const Location& l = *locs[k - i];
-        const uint8_t* payload =
-            direct ? out + p.out_pos : staged_base + (l.offset - span_off);
-        if (options_.verify_reads && Crc32c(payload, l.stored_len) != l.crc) {
-          return Corrupt(path, p.chunk, l.offset, "checksum mismatch");
-        }
-        if (direct) continue;
-        std::string_view stored(reinterpret_cast<const char*>(payload), l.stored_len);
-        if (l.codec == kCodecNone) {
-          if (l.stored_len != p.raw_len) return Corrupt(path, p.chunk, l.offset, "length mismatch");
-          std::memcpy(out + p.out_pos, payload + p.skip, p.take);
-          continue;
-        }
-        Status st;
-        if (p.skip == 0 && p.take == p.raw_len) {
-          st = DecodeChunk(l.codec, stored, out + p.out_pos, p.raw_len);
-          if (st.ok() && decoded_cache_) decoded_cache_->Insert(p.chunk, out + p.out_pos, p.raw_len);
-        } else {
-          thread_local std::string decoded;
-          decoded.resize(p.raw_len);
-          auto* d = reinterpret_cast<uint8_t*>(decoded.data());
-          st = DecodeChunk(l.codec, stored, d, p.raw_len);
-          if (st.ok()) {
-            std::memcpy(out + p.out_pos, d + p.skip, p.take);
-            if (decoded_cache_) decoded_cache_->Insert(p.chunk, d, p.raw_len);
-          }
-        }
-        if (!st.ok()) return Corrupt(path, p.chunk, l.offset, st.message());
-      }
-      return Status::OK();
-    };
-    std::vector<uint64_t> raw(j - i, 0);
-    for (size_t k = i; !direct && k < j; ++k) {
-      if (locs[k - i]->codec != kCodecNone) raw[k - i] = pieces[k].raw_len;
+    job_paths.push_back(std::make_unique<std::string>(std::move(path)));
+    const auto* base = reinterpret_cast<const uint8_t*>(staged->data());
+    for (size_t k = i; k < j; ++k) {
+      jobs.push_back(Job{k, locs[k - i], base + (locs[k - i]->offset - span_off),
+                         job_paths.back().get()});
     }
-    MP_RETURN_NOT_OK(DecodeInParallel(raw, i, j, decode));
+    stagings.push_back(std::move(staged));
     i = j;
   }
-  return Status::OK();
+  auto decode = [&](size_t from, size_t to) -> Status {
+    for (size_t x = from; x < to; ++x) {
+      const Job& job = jobs[x];
+      const Piece& p = pieces[job.k];
+      const Location& l = *job.loc;
+      if (options_.verify_reads && Crc32c(job.payload, l.stored_len) != l.crc) {
+        return Corrupt(*job.path, p.chunk, l.offset, "checksum mismatch");
+      }
+      std::string_view stored(reinterpret_cast<const char*>(job.payload), l.stored_len);
+      if (l.codec == kCodecNone) {
+        if (l.stored_len != p.raw_len) {
+          return Corrupt(*job.path, p.chunk, l.offset, "length mismatch");
+        }
+        std::memcpy(out + p.out_pos, job.payload + p.skip, p.take);
+        continue;
+      }
+      Status st;
+      if (p.skip == 0 && p.take == p.raw_len) {
+        st = DecodeChunk(l.codec, stored, out + p.out_pos, p.raw_len);
+        if (st.ok() && decoded_cache_) decoded_cache_->Insert(p.chunk, out + p.out_pos, p.raw_len);
+      } else {
+        thread_local std::string decoded;
+        decoded.resize(p.raw_len);
+        auto* d = reinterpret_cast<uint8_t*>(decoded.data());
+        st = DecodeChunk(l.codec, stored, d, p.raw_len);
+        if (st.ok()) {
+          std::memcpy(out + p.out_pos, d + p.skip, p.take);
+          if (decoded_cache_) decoded_cache_->Insert(p.chunk, d, p.raw_len);
+        }
+      }
+      if (!st.ok()) return Corrupt(*job.path, p.chunk, l.offset, st.message());
+    }
+    return Status::OK();
+  };
+  std::vector<uint64_t> raw(jobs.size(), 0);
+  for (size_t x = 0; x < jobs.size(); ++x) {
+    if (jobs[x].loc->codec != kCodecNone) raw[x] = pieces[jobs[x].k].raw_len;
+  }
+  return DecodeInParallel(raw, 0, jobs.size(), decode);
 }
 
 Result<std::shared_ptr<arrow::Buffer>> BlobStoreImpl::ZeroCopy(const std::vector<Piece>& pieces) {

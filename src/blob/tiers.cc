@@ -20,19 +20,20 @@ Status MovePack(const StoreLayout& layout, const PackFile& p, int target) {
   if (src == dst && src->is_local()) {
     if (src->arrow_fs()->Move(p.path, to).ok()) return Status::OK();  // atomic rename
   }
-  MP_ASSIGN_OR_RAISE(std::string bytes, src->ReadFile(p.path));
-  if (bytes.size() < kPackTrailerSize) {
-    return Status::IOError("pack ", p.path, " is truncated: ", bytes.size(), " bytes");
+  // Check the source's trailer first, then stream it across (never the whole pack in memory).
+  MP_ASSIGN_OR_RAISE(auto in, src->OpenInput(p.path));
+  MP_ASSIGN_OR_RAISE(int64_t src_size, in->GetSize());
+  if (src_size < static_cast<int64_t>(kPackTrailerSize)) {
+    return Status::IOError("pack ", p.path, " is truncated: ", src_size, " bytes");
   }
-  MP_RETURN_NOT_OK(DecodePackTrailer(std::string_view(bytes).substr(bytes.size() - kPackTrailerSize),
-                                     static_cast<int64_t>(bytes.size()), p.path)
-                       .status());
-  MP_RETURN_NOT_OK(dst->WriteFileAtomic(to, bytes));
-  MP_ASSIGN_OR_RAISE(auto in, dst->OpenInput(to));
-  MP_ASSIGN_OR_RAISE(int64_t size, in->GetSize());
-  if (size != static_cast<int64_t>(bytes.size())) {
+  MP_ASSIGN_OR_RAISE(auto trailer, in->ReadAt(src_size - kPackTrailerSize, kPackTrailerSize));
+  MP_RETURN_NOT_OK(DecodePackTrailer(std::string_view(*trailer), src_size, p.path).status());
+  MP_ASSIGN_OR_RAISE(int64_t copied, src->CopyFileAtomic(p.path, *dst, to));
+  MP_ASSIGN_OR_RAISE(auto out, dst->OpenInput(to));
+  MP_ASSIGN_OR_RAISE(int64_t size, out->GetSize());
+  if (size != src_size || copied != src_size) {
     return Status::IOError("copy of pack ", p.path, " to ", to, " has ", size, " bytes, expected ",
-                           bytes.size());
+                           src_size);
   }
   return src->DeleteFile(p.path);
 }

@@ -181,6 +181,63 @@ Status FileSystem::WriteFileAtomic(const std::string& path, std::string_view dat
   return Status::OK();
 }
 
+Result<int64_t> FileSystem::CopyFileAtomic(const std::string& from, const FileSystem& dst,
+                                           const std::string& to, int64_t piece) const {
+  ARROW_ASSIGN_OR_RAISE(auto in, OpenInput(from));
+  ARROW_ASSIGN_OR_RAISE(int64_t size, in->GetSize());
+  ARROW_RETURN_NOT_OK(dst.MakeParentDirs(to));
+  std::string buf(static_cast<size_t>(std::min<int64_t>(std::max<int64_t>(piece, 1), size)), '\0');
+  auto read_piece = [&](int64_t at, int64_t* got) -> Status {
+    ARROW_ASSIGN_OR_RAISE(*got, in->ReadAt(at, std::min<int64_t>(buf.size(), size - at),
+                                           reinterpret_cast<uint8_t*>(buf.data())));
+    if (*got <= 0) return Status::IOError("cannot copy ", from, ": it ended at ", at, " of ", size, " bytes");
+    return Status::OK();
+  };
+  if (dst.local_) {
+    const std::string tmp = TempName(to);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoStatus("cannot create", tmp);
+    auto fail = [&](Status st) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return st;
+    };
+    for (int64_t at = 0; at < size;) {
+      int64_t got = 0;
+      Status st = read_piece(at, &got);
+      if (!st.ok()) return fail(st);
+      for (int64_t off = 0; off < got;) {
+        const ssize_t n = ::write(fd, buf.data() + off, static_cast<size_t>(got - off));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail(ErrnoStatus("cannot write", tmp));
+        off += n;
+      }
+      at += got;
+    }
+    if (::fsync(fd) != 0) return fail(ErrnoStatus("cannot fsync", tmp));
+    ::close(fd);
+    if (::rename(tmp.c_str(), to.c_str()) != 0) {
+      Status st = ErrnoStatus("cannot rename into", to);
+      ::unlink(tmp.c_str());
+      return st;
+    }
+    return size;
+  }
+  ARROW_ASSIGN_OR_RAISE(auto out, dst.fs_->OpenOutputStream(to));
+  for (int64_t at = 0; at < size;) {
+    int64_t got = 0;
+    Status st = read_piece(at, &got);
+    if (st.ok()) st = out->Write(buf.data(), got);
+    if (!st.ok()) {
+      (void)out->Abort();  // the multipart upload is dropped: nothing appears at `to`
+      return st;
+    }
+    at += got;
+  }
+  ARROW_RETURN_NOT_OK(out->Close());
+  return size;
+}
+
 Result<bool> FileSystem::CreateIfAbsent(const std::string& path, std::string_view data) const {
   ARROW_RETURN_NOT_OK(MakeParentDirs(path));
   if (s3_put_) {

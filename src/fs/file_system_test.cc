@@ -72,6 +72,25 @@ TEST_F(FileSystemTest, ListingAMissingFolderIsEmptyAndReadingAMissingFileFails) 
   EXPECT_FALSE(fs_->ReadFile(JoinPath(root_, "nope/file")).ok());
 }
 
+// Streamed copies: content exact across pieces, the target whole or absent, no temp left.
+TEST_F(FileSystemTest, CopyFileAtomicStreamsInPiecesAndLeavesNoTempFiles) {
+  std::string data;
+  for (int i = 0; i < 100000; ++i) data += static_cast<char>(i * 131 % 251);
+  const std::string from = JoinPath(root_, "a/pack.bin"), to = JoinPath(root_, "b/c/pack.bin");
+  ASSERT_TRUE(fs_->WriteFile(from, data).ok());
+  auto copied = fs_->CopyFileAtomic(from, *fs_, to, /*piece=*/4096);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  EXPECT_EQ(*copied, static_cast<int64_t>(data.size()));
+  EXPECT_EQ(*fs_->ReadFile(to), data);
+  auto listing = fs_->List(JoinPath(root_, "b/c"));
+  ASSERT_TRUE(listing.ok());
+  ASSERT_EQ(listing->size(), 1u);
+  EXPECT_EQ(listing->front().base_name(), "pack.bin");
+  auto missing = fs_->CopyFileAtomic(JoinPath(root_, "a/none.bin"), *fs_, JoinPath(root_, "b/x"));
+  EXPECT_FALSE(missing.ok());
+  EXPECT_FALSE(*fs_->Exists(JoinPath(root_, "b/x")));
+}
+
 TEST(JoinPathTest, OneSlashBetweenParts) {
   EXPECT_EQ(JoinPath("/a/", "/b"), "/a/b");
   EXPECT_EQ(JoinPath("/a", "b/c"), "/a/b/c");

@@ -56,6 +56,12 @@ class FileSystem {
   Result<std::vector<arrow::fs::FileInfo>> List(const std::string& dir) const;
   Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInput(const std::string& path) const;
   Result<std::shared_ptr<arrow::io::OutputStream>> OpenOutput(const std::string& path) const;
+  /// Copies `from` on this file system to `to` on `dst` in pieces of `piece` bytes (never the
+  /// whole file in memory); `to` appears whole or not at all (locally: a synced temporary file
+  /// renamed; object stores: a multipart upload, visible when completed). Returns the bytes
+  /// copied.
+  Result<int64_t> CopyFileAtomic(const std::string& from, const FileSystem& dst,
+                                 const std::string& to, int64_t piece = 8 << 20) const;
 
  private:
   Status MakeParentDirs(const std::string& path) const;
