@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -111,6 +112,10 @@ BlobStoreImpl::BlobStoreImpl(StoreLayout layout, BlobStoreOptions options, FastC
       options_(std::move(options)),
       cdc_(cdc),
       writer_id_(RandomU64() | 1) {
+  // $MILLPOND_BLOB_CACHE_MB overrides the decoded-chunk cache's size (0 turns it off).
+  if (const char* mb = std::getenv("MILLPOND_BLOB_CACHE_MB"); mb && *mb) {
+    options_.decoded_cache_bytes = std::max<int64_t>(0, std::atoll(mb)) << 20;
+  }
   if (options_.decoded_cache_bytes > 0) {
     decoded_cache_ = std::make_unique<DecodedCache>(options_.decoded_cache_bytes);
   }

@@ -89,7 +89,8 @@ struct BlobStoreOptions {
   /// pack (after the checksum), others are decoded straight from the mapping.
   bool mmap_reads = true;
   /// Memory for decoded compressed chunks, shared by this store's readers (least recently used
-  /// out first): warm reads of compressed blobs copy instead of decoding. 0 turns it off.
+  /// out first): warm reads of compressed blobs copy instead of decoding. 0 turns it off;
+  /// $MILLPOND_BLOB_CACHE_MB overrides it.
   int64_t decoded_cache_bytes = 256LL << 20;
   /// fsync packs at Flush (local file systems).
   bool sync_on_flush = true;
