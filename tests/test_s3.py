@@ -5,6 +5,7 @@ verified and collected there; many writers committing to one S3 table at once (c
 conditional PUTs, If-None-Match: *); bad S3 URIs fail with one error line that hides secrets.
 """
 
+import base64
 import hashlib
 import json
 import os
@@ -325,6 +326,39 @@ def test_whole_warehouse_on_s3_with_blobs(server, bucket, tmp_path):
         assert p.returncode == 0 and p.stdout == data[r["path"]], p.stderr.decode()
     assert "ok" in ok(wh, "blob", "verify").out
     assert ok(wh, "gc", "--grace", "0s").out.startswith("deleted 0 of 2")
+
+
+def test_pypaimon_reads_blobs_of_an_s3_warehouse(server, bucket, tmp_path):
+    """Blob descriptors in an S3 warehouse are s3:// URIs of pack ranges: pypaimon, given the
+    endpoint and keys as catalog options (as any Paimon reader of an S3 table is), gets the bytes.
+    """
+    if not PAIMON_PY.exists():
+        pytest.skip("no .venv-paimon")
+    wh = server.uri(bucket, "lake")
+    src = tmp_path / "media"
+    src.mkdir()
+    data = {"a.jpg": b"\xff\xd8\xff\xe0" + os.urandom(50_000), "b.bin": os.urandom(30_000)}
+    for name, d in data.items():
+        (src / name).write_bytes(d)
+    ok(wh, "ingest", "files", src, "--table", "plant.media")
+    code = r"""
+import base64, json, sys
+from pypaimon import CatalogFactory
+wh, table, endpoint, ak, sk, region = sys.argv[1:]
+cat = CatalogFactory.create({"warehouse": wh, "fs.s3.endpoint": endpoint,
+    "fs.s3.accessKeyId": ak, "fs.s3.accessKeySecret": sk, "fs.s3.region": region})
+rb = cat.get_table(table).new_read_builder()
+for r in rb.new_read().to_arrow(rb.new_scan().plan().splits()).to_pylist():
+    print(json.dumps({"path": r["path"], "blob": base64.b64encode(r["blob"]).decode()}))
+"""
+    p = subprocess.run([str(PAIMON_PY), "-c", code, "s3://" + bucket + "/lake", "plant.media",
+                        "http://" + server.endpoint, s3_server.ACCESS, s3_server.SECRET,
+                        s3_server.REGION],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    assert p.returncode == 0, p.stderr.decode()[-3000:]
+    got = {r["path"]: base64.b64decode(r["blob"])
+           for r in map(json.loads, p.stdout.decode().splitlines())}
+    assert got == data
 
 
 def test_bad_s3_warehouses_are_one_error_line(server, bucket):
