@@ -373,6 +373,31 @@ def test_paimon_readers_follow_packs_that_tier_apply_moves(tmp_path):
     assert "relinked 0 blob descriptors in 0 of 1 tables" in ok(wh, "blob", "relink").out
 
 
+@pytest.mark.skipif(bool(JAVA_MISSING) and bool(PYPAIMON_MISSING),
+                    reason="neither Paimon Java nor pypaimon")
+def test_tier_moves_relink_branches_too(tmp_path):
+    """A branch holds the descriptors its snapshots had when it forked: `tier apply` re-points
+    them on the branch's own snapshot line, so Paimon readers of the branch (`files$branch_b1`)
+    still get every file's bytes."""
+    media = make_media(tmp_path / "media")
+    wh = tmp_path / "wh"
+    ok(wh, "ingest", "files", media, "--table", "plant.files", "--recursive")
+    ok(wh, "branch", "create", "plant.files", "b1", "--snapshot", "1")
+    cold = tmp_path / "archive"
+    policy = tmp_path / "cold.yaml"
+    policy.write_text("tiers:\n  cold: %s\nrules:\n  - tier: cold\n    min_age: 0s\n" % cold)
+    r = ok(wh, "tier", "apply", "--policy", policy)
+    assert "relinked 8 blob descriptors in 2 of 2 tables" in r.out, r
+    branch_snapshots = wh / "plant.db" / "files" / "branch" / "branch-b1" / "snapshot"
+    latest = int((branch_snapshots / "LATEST").read_text())
+    assert json.loads((branch_snapshots / ("snapshot-%d" % latest)).read_text())[
+        "commitKind"] == "COMPACT"
+    if not JAVA_MISSING:
+        _check_reader_rows(harness.java_read(str(wh), "plant.files$branch_b1"), media)
+    if not PYPAIMON_MISSING:
+        _check_reader_rows(harness.pypaimon_read(str(wh), "plant.files$branch_b1"), media)
+
+
 @pytest.mark.skipif(bool(JAVA_MISSING), reason=str(JAVA_MISSING))
 def test_blob_relink_after_the_warehouse_moved(tmp_path):
     """Descriptors name packs by absolute path: after the warehouse folder moves, `blob relink`

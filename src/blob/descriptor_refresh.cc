@@ -280,6 +280,15 @@ Result<RefreshResult> RefreshDescriptors(const table::Catalog& catalog,
         ARROW_RETURN_NOT_OK(maker->Refresh());
       }
       ARROW_RETURN_NOT_OK(TableRefresh(*t, maker.get(), &result).Run());
+      // Branches hold descriptors of their own (their snapshots share data files with main
+      // only up to where they forked): each is re-pointed on its own snapshot line.
+      ARROW_ASSIGN_OR_RAISE(auto branches, t->ListBranches());
+      for (const auto& b : branches) {
+        ARROW_ASSIGN_OR_RAISE(auto bt, t->OnBranch(b));
+        ARROW_ASSIGN_OR_RAISE(auto bschema, bt->LatestSchema());
+        if (StoreColumns(bschema).empty()) continue;
+        ARROW_RETURN_NOT_OK(TableRefresh(*bt, maker.get(), &result).Run());
+      }
     }
   }
   return result;
