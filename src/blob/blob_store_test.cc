@@ -414,6 +414,45 @@ TEST(Sha256ManyTest, MatchesOpenSslForEveryLengthAndBatch) {
   }
 }
 
+// PutMany stores what Put one blob at a time stores: same ids, bytes, chunks and dedup, with
+// duplicates inside the batch, blobs stored before it, an empty blob and many-chunk blobs whose
+// ids and chunks go through the lanes.
+TEST_F(BlobStoreTest, PutManyStoresWhatPutStoresOneByOne) {
+  std::vector<std::string> data;
+  for (size_t i = 0; i < 40; ++i) {
+    const size_t n = i == 0 ? 0 : (i * 7919) % 300000;
+    data.push_back(i % 3 ? RandomBytes(n, i) : LogText(n, i));
+  }
+  data.push_back(data[5]);   // the same bytes twice in one batch
+  data.push_back(data[11]);
+  std::vector<std::string_view> views(data.begin(), data.end());
+  StoreStats one_by_one;
+  {
+    MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+    for (const auto& d : data) MP_ASSERT_OK(store->Put(d).status());
+    MP_ASSERT_OK(store->Flush());
+    one_by_one = Stats();
+  }
+  std::filesystem::remove_all(dir_ / "_blobs");
+  MP_ASSERT_OK_AND_ASSIGN(auto store, OpenStore());
+  MP_ASSERT_OK(store->Put(data[7]).status());  // stored before the batch
+  MP_ASSERT_OK_AND_ASSIGN(auto ids, store->PutMany(views));
+  ASSERT_EQ(ids.size(), data.size());
+  for (size_t i = 0; i < data.size(); ++i) {
+    EXPECT_EQ(ids[i], BlobId::Of(data[i])) << i;
+    EXPECT_EQ(ReadAll(*store, ids[i]), data[i]) << i << ", before flush";
+  }
+  MP_ASSERT_OK(store->Flush());
+  const StoreStats batched = Stats();
+  EXPECT_EQ(batched.blobs, one_by_one.blobs);
+  EXPECT_EQ(batched.chunks, one_by_one.chunks);
+  EXPECT_EQ(batched.stored_bytes, one_by_one.stored_bytes);
+  MP_ASSERT_OK_AND_ASSIGN(auto reader, OpenStore());
+  for (size_t i = 0; i < data.size(); ++i) EXPECT_EQ(ReadAll(*reader, ids[i]), data[i]) << i;
+  MP_ASSERT_OK_AND_ASSIGN(auto none, store->PutMany({}));
+  EXPECT_TRUE(none.empty());
+}
+
 TEST(DecodedCacheTest, EvictsLeastRecentlyUsedWithinItsBudget) {
   DecodedCache cache(16 * 4096);  // 4 KiB per shard
   std::vector<BlobId> ids;

@@ -349,6 +349,7 @@ Result<BlobId> BlobStoreImpl::Put(std::string_view bytes) {
 }
 
 Result<std::vector<BlobId>> BlobStoreImpl::PutMany(const std::vector<std::string_view>& blobs) {
+  if (blobs.empty()) return std::vector<BlobId>{};
   std::shared_lock<std::shared_mutex> put(put_mu_);
   std::vector<Digest> digests(blobs.size());
   Sha256Many(blobs.data(), blobs.size(), digests.data());
