@@ -53,20 +53,22 @@ Status DecodeInParallel(const std::vector<uint64_t>& raw, size_t i, size_t j, De
     if (acc * parts >= compressed * bounds.size()) bounds.push_back(k + 1);
   }
   bounds.push_back(j);
+  // Every task started here is waited for before returning: they use this frame's data.
   std::vector<arrow::Future<>> futures;
+  Status first_error;
   for (size_t b = 1; b + 1 < bounds.size(); ++b) {
-    auto f = pool->Submit([&decode, from = bounds[b], to = bounds[b + 1]]() -> arrow::Status {
-      Status st = decode(from, to);
-      return st.ok() ? arrow::Status::OK() : arrow::Status::IOError(st.message());
+    auto f = pool->Submit([&decode, from = bounds[b], to = bounds[b + 1]]() -> Status {
+      return decode(from, to);
     });
-    if (!f.ok()) return Status::IOError("cannot start a decode task: ", f.status().message());
-    futures.push_back(std::move(*f));
+    if (f.ok()) {
+      futures.push_back(std::move(*f));
+    } else if (Status st = decode(bounds[b], bounds[b + 1]); !st.ok() && first_error.ok()) {
+      first_error = st;  // the pool refused the part: done here instead
+    }
   }
-  Status mine = decode(bounds[0], bounds[1]);
-  Status first_error = mine;
+  if (Status st = decode(bounds[0], bounds[1]); !st.ok() && first_error.ok()) first_error = st;
   for (auto& f : futures) {
-    const arrow::Status st = f.status();
-    if (!st.ok() && first_error.ok()) first_error = Status::IOError(st.message());
+    if (Status st = f.status(); !st.ok() && first_error.ok()) first_error = st;
   }
   return first_error;
 }
