@@ -74,15 +74,34 @@ Status PackWriter::Seal() {
   return Status::OK();
 }
 
+namespace {
+
+// A read of [offset, offset+n) that failed (`read` not OK) or came back short: the read's own
+// error when the range lies within the file, else a truncation error naming the pack and chunk.
+Status ShortRead(arrow::io::RandomAccessFile* file, const std::string& path, uint64_t offset,
+                 uint64_t n, const BlobId& chunk, const Status& read) {
+  auto size = file->GetSize();
+  if (!read.ok() && size.ok() && offset + n <= static_cast<uint64_t>(*size)) return read;
+  return Status::IOError("pack ", path, " is truncated: chunk ", chunk.Hex().substr(0, 16),
+                         "… at ", offset, "+", n, " is past its end (",
+                         size.ok() ? std::to_string(*size) : std::string("?"), " bytes)");
+}
+
+}  // namespace
+
 Status ReadExactly(arrow::io::RandomAccessFile* file, const std::string& path, uint64_t offset,
                    uint64_t n, uint8_t* out, const BlobId& chunk) {
   auto got = file->ReadAt(static_cast<int64_t>(offset), static_cast<int64_t>(n), out);
   if (got.ok() && static_cast<uint64_t>(*got) == n) return Status::OK();
-  auto size = file->GetSize();
-  if (!got.ok() && size.ok() && offset + n <= static_cast<uint64_t>(*size)) return got.status();
-  return Status::IOError("pack ", path, " is truncated: chunk ", chunk.Hex().substr(0, 16),
-                         "… at ", offset, "+", n, " is past its end (",
-                         size.ok() ? std::to_string(*size) : std::string("?"), " bytes)");
+  return ShortRead(file, path, offset, n, chunk, got.status());
+}
+
+Result<std::shared_ptr<arrow::Buffer>> ReadSpan(arrow::io::RandomAccessFile* file,
+                                                const std::string& path, uint64_t offset,
+                                                uint64_t n, const BlobId& chunk) {
+  auto got = file->ReadAt(static_cast<int64_t>(offset), static_cast<int64_t>(n));
+  if (got.ok() && static_cast<uint64_t>((*got)->size()) == n) return *got;
+  return ShortRead(file, path, offset, n, chunk, got.status());
 }
 
 Result<PackContents> ReadPackIndex(const fs::FileSystem& fs, const std::string& path) {

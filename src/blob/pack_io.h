@@ -60,6 +60,11 @@ Result<PackContents> ReadPackIndex(const fs::FileSystem& fs, const std::string& 
 /// naming `path` and `chunk`.
 Status ReadExactly(arrow::io::RandomAccessFile* file, const std::string& path, uint64_t offset,
                    uint64_t n, uint8_t* out, const BlobId& chunk);
+/// Reads `n` bytes at `offset` of an open pack: a slice of the mapping for memory-mapped packs
+/// (no copy), else a new buffer; a short read is a truncation error as for ReadExactly.
+Result<std::shared_ptr<arrow::Buffer>> ReadSpan(arrow::io::RandomAccessFile* file,
+                                                const std::string& path, uint64_t offset,
+                                                uint64_t n, const BlobId& chunk);
 /// fsyncs a file of a local file system.
 Status SyncLocalFile(const std::string& path);
 

@@ -209,7 +209,7 @@ Status BlobStoreImpl::ReadPieces(const std::vector<Piece>& pieces, uint8_t* out,
     const std::string* path;
   };
   std::vector<Job> jobs;
-  std::vector<std::unique_ptr<std::string>> stagings;
+  std::vector<std::shared_ptr<arrow::Buffer>> stagings;
   std::vector<std::unique_ptr<std::string>> job_paths;
   int reopened = 0;
   size_t i = 0;
@@ -251,16 +251,17 @@ Status BlobStoreImpl::ReadPieces(const std::vector<Piece>& pieces, uint8_t* out,
     // This writer's own unflushed pack is read through its writer.
     std::string path;
     std::shared_ptr<arrow::io::RandomAccessFile> file;
-    std::unique_ptr<std::string> staged;
+    std::shared_ptr<arrow::Buffer> staged;  // a slice of the mapping for mapped packs
     bool from_writer = false;
     if (has_open_pack_.load(std::memory_order_acquire)) {
       std::lock_guard<std::mutex> lock(writer_mu_);
       if (open_pack_ && open_pack_->id() == pack) {
         from_writer = true;
         path = open_pack_->path();
-        staged = std::make_unique<std::string>(span_len, '\0');
-        MP_RETURN_NOT_OK(
-            open_pack_->ReadAt(span_off, span_len, reinterpret_cast<uint8_t*>(staged->data())));
+        MP_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> buf,
+                           arrow::AllocateBuffer(static_cast<int64_t>(span_len)));
+        MP_RETURN_NOT_OK(open_pack_->ReadAt(span_off, span_len, buf->mutable_data()));
+        staged = std::move(buf);
       }
     }
     if (!from_writer) {
@@ -294,9 +295,12 @@ Status BlobStoreImpl::ReadPieces(const std::vector<Piece>& pieces, uint8_t* out,
           k = e;
         }
       } else {
-        staged = std::make_unique<std::string>(span_len, '\0');
-        st = ReadExactly(file, path, span_off, span_len,
-                         reinterpret_cast<uint8_t*>(staged->data()), pieces[i].chunk);
+        auto got = ReadSpan(file, path, span_off, span_len, pieces[i].chunk);
+        if (got.ok()) {
+          staged = std::move(*got);
+        } else {
+          st = got.status();
+        }
       }
       if (!st.ok()) {
         if (st.message().find("truncated") != std::string::npos) return st;
@@ -318,7 +322,7 @@ Status BlobStoreImpl::ReadPieces(const std::vector<Piece>& pieces, uint8_t* out,
       direct = false;
     }
     job_paths.push_back(std::make_unique<std::string>(std::move(path)));
-    const auto* base = reinterpret_cast<const uint8_t*>(staged->data());
+    const uint8_t* base = staged->data();
     for (size_t k = i; k < j; ++k) {
       jobs.push_back(Job{k, locs[k - i], base + (locs[k - i]->offset - span_off),
                          job_paths.back().get()});
