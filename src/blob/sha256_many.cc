@@ -4,8 +4,8 @@
 // batches too small to fill lanes, each message goes through OpenSSL (SHA-NI where present).
 //
 // Chunk ids are SHA-256 of chunks, which are independent: that is what makes the lanes fillable.
-// The blob id stays one sequential SHA-256 stream (OpenSSL), so a new byte costs one SHA-NI pass
-// plus a sixteenth of a vector pass instead of two SHA-NI passes.
+// Blob ids go through the lanes when many blobs are put together (PutMany); a blob alone is one
+// sequential stream, hashed by OpenSSL.
 // GCC 12 flags its own AVX-512 intrinsics (_mm512_undefined_epi32 inside them) as maybe-uninitialized.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -68,19 +68,9 @@ void StartLane(Lane* lane, const std::string_view& m, size_t index) {
 
 #define MP_AVX512 __attribute__((target("avx512f,avx512bw")))
 
-MP_AVX512 inline __m512i Ror(__m512i x, int n) {
-  switch (n) {  // _mm512_ror_epi32 needs an immediate
-    case 2: return _mm512_ror_epi32(x, 2);
-    case 6: return _mm512_ror_epi32(x, 6);
-    case 7: return _mm512_ror_epi32(x, 7);
-    case 11: return _mm512_ror_epi32(x, 11);
-    case 13: return _mm512_ror_epi32(x, 13);
-    case 17: return _mm512_ror_epi32(x, 17);
-    case 18: return _mm512_ror_epi32(x, 18);
-    case 19: return _mm512_ror_epi32(x, 19);
-    case 22: return _mm512_ror_epi32(x, 22);
-    default: return _mm512_ror_epi32(x, 25);
-  }
+template <int N>
+MP_AVX512 inline __m512i Ror(__m512i x) {
+  return _mm512_ror_epi32(x, N);
 }
 
 // Loads block row r of every lane and transposes them so that w[t] holds word t of all 16 lanes,
@@ -128,19 +118,19 @@ MP_AVX512 inline void Compress(__m512i* state, const uint8_t* const* rows) {
     } else {
       const __m512i w15 = w[(t - 15) & 15], w2 = w[(t - 2) & 15];
       const __m512i s0 =
-          _mm512_ternarylogic_epi32(Ror(w15, 7), Ror(w15, 18), _mm512_srli_epi32(w15, 3), 0x96);
+          _mm512_ternarylogic_epi32(Ror<7>(w15), Ror<18>(w15), _mm512_srli_epi32(w15, 3), 0x96);
       const __m512i s1 =
-          _mm512_ternarylogic_epi32(Ror(w2, 17), Ror(w2, 19), _mm512_srli_epi32(w2, 10), 0x96);
+          _mm512_ternarylogic_epi32(Ror<17>(w2), Ror<19>(w2), _mm512_srli_epi32(w2, 10), 0x96);
       wt = _mm512_add_epi32(_mm512_add_epi32(w[t & 15], s0),
                             _mm512_add_epi32(w[(t - 7) & 15], s1));
       w[t & 15] = wt;
     }
-    const __m512i s1 = _mm512_ternarylogic_epi32(Ror(e, 6), Ror(e, 11), Ror(e, 25), 0x96);
+    const __m512i s1 = _mm512_ternarylogic_epi32(Ror<6>(e), Ror<11>(e), Ror<25>(e), 0x96);
     const __m512i ch = _mm512_ternarylogic_epi32(e, f, g, 0xca);
     const __m512i t1 = _mm512_add_epi32(
         _mm512_add_epi32(h, s1),
         _mm512_add_epi32(ch, _mm512_add_epi32(wt, _mm512_set1_epi32(static_cast<int>(kK[t])))));
-    const __m512i s0 = _mm512_ternarylogic_epi32(Ror(a, 2), Ror(a, 13), Ror(a, 22), 0x96);
+    const __m512i s0 = _mm512_ternarylogic_epi32(Ror<2>(a), Ror<13>(a), Ror<22>(a), 0x96);
     const __m512i maj = _mm512_ternarylogic_epi32(a, b, c, 0xe8);
     h = g;
     g = f;

@@ -24,16 +24,17 @@ constexpr uint64_t kVerifyStride = 256u << 10;  // direct reads: checksum while 
 // pool (zstd decodes ~1.5 GB/s per core: a part is ~0.2 ms of work, handing it over ~10 µs).
 constexpr uint64_t kParallelDecodeBytes = 256u << 10;
 
-// Runs decode(from, to) over [i, j): in this thread alone for small or uncompressed groups,
-// else in up to one part per pool thread plus this one, split by decoded bytes.
-// raw[k - i]: the decoded size of piece k when compressed, 0 when stored as is.
+// Runs decode(from, to) over [0, raw.size()): in this thread alone for small or uncompressed
+// reads, else in up to one part per pool thread plus this one, split by decoded bytes.
+// raw[k]: the decoded size of piece k when compressed, 0 when stored as is.
 template <typename Decode>
-Status DecodeInParallel(const std::vector<uint64_t>& raw, size_t i, size_t j, Decode&& decode) {
+Status DecodeInParallel(const std::vector<uint64_t>& raw, Decode&& decode) {
+  const size_t n = raw.size();
   uint64_t compressed = 0;
   for (uint64_t r : raw) compressed += r;
   arrow::internal::ThreadPool* pool = arrow::internal::GetCpuThreadPool();
   // A pool thread waiting on its own pool could starve it: decode inline there.
-  if (compressed < 2 * kParallelDecodeBytes || pool->OwnsThisThread()) return decode(i, j);
+  if (compressed < 2 * kParallelDecodeBytes || pool->OwnsThisThread()) return decode(0, n);
   // Callers decoding at the same time share the cores: each splits into its share of them
   // (readers on every core already: no split, no hand-over cost).
   static std::atomic<int> in_flight{0};
@@ -44,15 +45,15 @@ Status DecodeInParallel(const std::vector<uint64_t>& raw, size_t i, size_t j, De
   } count;
   const size_t cores = static_cast<size_t>(pool->GetCapacity()) + 1;
   const size_t parts = std::min<size_t>(
-      {j - i, cores / static_cast<size_t>(count.n), compressed / kParallelDecodeBytes});
-  if (parts < 2) return decode(i, j);
-  std::vector<size_t> bounds = {i};
+      {n, cores / static_cast<size_t>(count.n), compressed / kParallelDecodeBytes});
+  if (parts < 2) return decode(0, n);
+  std::vector<size_t> bounds = {0};
   uint64_t acc = 0;
-  for (size_t k = i; k < j && bounds.size() < parts; ++k) {
-    acc += raw[k - i];
+  for (size_t k = 0; k < n && bounds.size() < parts; ++k) {
+    acc += raw[k];
     if (acc * parts >= compressed * bounds.size()) bounds.push_back(k + 1);
   }
-  bounds.push_back(j);
+  bounds.push_back(n);
   // Every task started here is waited for before returning: they use this frame's data.
   std::vector<arrow::Future<>> futures;
   Status first_error;
@@ -368,7 +369,7 @@ Status BlobStoreImpl::ReadPieces(const std::vector<Piece>& pieces, uint8_t* out,
   for (size_t x = 0; x < jobs.size(); ++x) {
     if (jobs[x].loc->codec != kCodecNone) raw[x] = pieces[jobs[x].k].raw_len;
   }
-  return DecodeInParallel(raw, 0, jobs.size(), decode);
+  return DecodeInParallel(raw, decode);
 }
 
 Result<std::shared_ptr<arrow::Buffer>> BlobStoreImpl::ZeroCopy(const std::vector<Piece>& pieces) {
