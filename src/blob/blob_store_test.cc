@@ -5,9 +5,11 @@
 
 #include <arrow/filesystem/localfs.h>
 #include <arrow/io/interfaces.h>
+#include <arrow/util/thread_pool.h>
 
 #include "blob_test_util.h"
 #include "decoded_cache.h"
+#include "store_impl.h"
 #include "millpond/blob/inspect.h"
 #include "sha256.h"
 
@@ -517,7 +519,11 @@ TEST_F(BlobStoreTest, LargeCompressedBlobsDecodeInParallelParts) {
   MP_ASSERT_OK_AND_ASSIGN(BlobId id, store->Put(text));
   MP_ASSERT_OK(store->Flush());
   MP_ASSERT_OK_AND_ASSIGN(auto reader, OpenStore());
+  const int64_t split_before = ParallelDecodeCount();
   for (int i = 0; i < 3; ++i) EXPECT_EQ(ReadAll(*reader, id), text);
+  if (arrow::internal::GetCpuThreadPool()->GetCapacity() >= 1) {
+    EXPECT_EQ(ParallelDecodeCount() - split_before, 3) << "each whole read is split over the pool";
+  }
   std::mt19937_64 rng(3);
   for (int i = 0; i < 20; ++i) {
     const int64_t a = static_cast<int64_t>(rng() % text.size());

@@ -24,6 +24,9 @@
 
 namespace millpond::blob {
 
+/// Reads whose decoding was split over the CPU pool, since the process started (tests).
+int64_t ParallelDecodeCount();
+
 class BlobStoreImpl final : public BlobStore {
  public:
   BlobStoreImpl(StoreLayout layout, BlobStoreOptions options, FastCdc cdc);

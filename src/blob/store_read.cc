@@ -27,6 +27,8 @@ constexpr uint64_t kParallelDecodeBytes = 256u << 10;
 // Runs decode(from, to) over [0, raw.size()): in this thread alone for small or uncompressed
 // reads, else in up to one part per pool thread plus this one, split by decoded bytes.
 // raw[k]: the decoded size of piece k when compressed, 0 when stored as is.
+std::atomic<int64_t> parallel_decodes{0};
+
 template <typename Decode>
 Status DecodeInParallel(const std::vector<uint64_t>& raw, Decode&& decode) {
   const size_t n = raw.size();
@@ -47,6 +49,7 @@ Status DecodeInParallel(const std::vector<uint64_t>& raw, Decode&& decode) {
   const size_t parts = std::min<size_t>(
       {n, cores / static_cast<size_t>(count.n), compressed / kParallelDecodeBytes});
   if (parts < 2) return decode(0, n);
+  parallel_decodes.fetch_add(1, std::memory_order_relaxed);
   std::vector<size_t> bounds = {0};
   uint64_t acc = 0;
   for (size_t k = 0; k < n && bounds.size() < parts; ++k) {
@@ -73,6 +76,12 @@ Status DecodeInParallel(const std::vector<uint64_t>& raw, Decode&& decode) {
   }
   return first_error;
 }
+
+}  // namespace
+
+int64_t ParallelDecodeCount() { return parallel_decodes.load(std::memory_order_relaxed); }
+
+namespace {
 
 Status NotFound(const BlobId& id, const std::string& root) {
   return Status::IOError("blob ", id.ToString(), " not found in ", root);

@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <random>
 
@@ -41,29 +43,61 @@ Status ErrnoStatus(const std::string& what, const std::string& path) {
   return Status::IOError(what, " ", path, ": ", std::strerror(errno));
 }
 
-Status WriteAllSynced(const std::string& path, std::string_view data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("cannot create", path);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Status st = ErrnoStatus("cannot write", path);
-      ::close(fd);
-      ::unlink(path.c_str());
-      return st;
-    }
-    off += static_cast<size_t>(n);
+// A new file created exclusively, written, fsynced, then renamed or linked into place; removed
+// when dropped before RenameTo (a failed write leaves nothing behind).
+class TempFile {
+ public:
+  explicit TempFile(std::string path) : path_(std::move(path)) {}
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (created_ && !renamed_) ::unlink(path_.c_str());
   }
-  if (::fsync(fd) != 0) {
-    Status st = ErrnoStatus("cannot fsync", path);
-    ::close(fd);
-    ::unlink(path.c_str());
+  const std::string& path() const { return path_; }
+
+  Status Create() {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) return ErrnoStatus("cannot create", path_);
+    created_ = true;
+    return Status::OK();
+  }
+  Status Write(std::string_view data) {
+    for (size_t off = 0; off < data.size();) {
+      const ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoStatus("cannot write", path_);
+      off += static_cast<size_t>(n);
+    }
+    return Status::OK();
+  }
+  // fsyncs and closes the file.
+  Status Sync() {
+    const int rc = ::fsync(fd_);
+    Status st = rc == 0 ? Status::OK() : ErrnoStatus("cannot fsync", path_);
+    ::close(fd_);
+    fd_ = -1;
     return st;
   }
-  ::close(fd);
-  return Status::OK();
+  Status RenameTo(const std::string& to) {
+    if (::rename(path_.c_str(), to.c_str()) != 0) return ErrnoStatus("cannot rename into", to);
+    renamed_ = true;
+    return Status::OK();
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool created_ = false, renamed_ = false;
+};
+
+// A synced temporary file next to `path` holding `data`.
+Result<std::unique_ptr<TempFile>> WriteSyncedTemp(const std::string& path, std::string_view data) {
+  auto tmp = std::make_unique<TempFile>(TempName(path));
+  ARROW_RETURN_NOT_OK(tmp->Create());
+  ARROW_RETURN_NOT_OK(tmp->Write(data));
+  ARROW_RETURN_NOT_OK(tmp->Sync());
+  return tmp;
 }
 
 }  // namespace
@@ -171,14 +205,8 @@ Status FileSystem::WriteFile(const std::string& path, std::string_view data) con
 Status FileSystem::WriteFileAtomic(const std::string& path, std::string_view data) const {
   ARROW_RETURN_NOT_OK(MakeParentDirs(path));
   if (!local_) return WriteFile(path, data);  // object stores replace whole objects
-  std::string tmp = TempName(path);
-  ARROW_RETURN_NOT_OK(WriteAllSynced(tmp, data));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Status st = ErrnoStatus("cannot rename into", path);
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  return Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto tmp, WriteSyncedTemp(path, data));
+  return tmp->RenameTo(path);
 }
 
 Result<int64_t> FileSystem::CopyFileAtomic(const std::string& from, const FileSystem& dst,
@@ -186,55 +214,41 @@ Result<int64_t> FileSystem::CopyFileAtomic(const std::string& from, const FileSy
   ARROW_ASSIGN_OR_RAISE(auto in, OpenInput(from));
   ARROW_ASSIGN_OR_RAISE(int64_t size, in->GetSize());
   ARROW_RETURN_NOT_OK(dst.MakeParentDirs(to));
-  std::string buf(static_cast<size_t>(std::min<int64_t>(std::max<int64_t>(piece, 1), size)), '\0');
-  auto read_piece = [&](int64_t at, int64_t* got) -> Status {
-    ARROW_ASSIGN_OR_RAISE(*got, in->ReadAt(at, std::min<int64_t>(buf.size(), size - at),
-                                           reinterpret_cast<uint8_t*>(buf.data())));
-    if (*got <= 0) return Status::IOError("cannot copy ", from, ": it ended at ", at, " of ", size, " bytes");
-    return Status::OK();
-  };
+  // Locally a synced temporary file renamed into place; on object stores a multipart upload,
+  // which is visible only once completed and dropped by Abort.
+  std::unique_ptr<TempFile> tmp;
+  std::shared_ptr<arrow::io::OutputStream> out;
   if (dst.local_) {
-    const std::string tmp = TempName(to);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return ErrnoStatus("cannot create", tmp);
-    auto fail = [&](Status st) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return st;
-    };
-    for (int64_t at = 0; at < size;) {
-      int64_t got = 0;
-      Status st = read_piece(at, &got);
-      if (!st.ok()) return fail(st);
-      for (int64_t off = 0; off < got;) {
-        const ssize_t n = ::write(fd, buf.data() + off, static_cast<size_t>(got - off));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail(ErrnoStatus("cannot write", tmp));
-        off += n;
-      }
-      at += got;
-    }
-    if (::fsync(fd) != 0) return fail(ErrnoStatus("cannot fsync", tmp));
-    ::close(fd);
-    if (::rename(tmp.c_str(), to.c_str()) != 0) {
-      Status st = ErrnoStatus("cannot rename into", to);
-      ::unlink(tmp.c_str());
-      return st;
-    }
-    return size;
+    tmp = std::make_unique<TempFile>(TempName(to));
+    ARROW_RETURN_NOT_OK(tmp->Create());
+  } else {
+    ARROW_ASSIGN_OR_RAISE(out, dst.fs_->OpenOutputStream(to));
   }
-  ARROW_ASSIGN_OR_RAISE(auto out, dst.fs_->OpenOutputStream(to));
-  for (int64_t at = 0; at < size;) {
-    int64_t got = 0;
-    Status st = read_piece(at, &got);
-    if (st.ok()) st = out->Write(buf.data(), got);
-    if (!st.ok()) {
-      (void)out->Abort();  // the multipart upload is dropped: nothing appears at `to`
-      return st;
+  std::string buf(static_cast<size_t>(std::clamp<int64_t>(size, 1, std::max<int64_t>(piece, 1))),
+                  '\0');
+  Status st;
+  for (int64_t at = 0; st.ok() && at < size;) {
+    auto got = in->ReadAt(at, std::min<int64_t>(static_cast<int64_t>(buf.size()), size - at),
+                          reinterpret_cast<uint8_t*>(buf.data()));
+    if (!got.ok()) {
+      st = got.status();
+    } else if (*got <= 0) {
+      st = Status::IOError("cannot copy ", from, ": it ended at ", at, " of ", size, " bytes");
+    } else {
+      st = tmp ? tmp->Write(std::string_view(buf.data(), static_cast<size_t>(*got)))
+               : out->Write(buf.data(), *got);
+      at += *got;
     }
-    at += got;
   }
-  ARROW_RETURN_NOT_OK(out->Close());
+  if (tmp) {
+    if (st.ok()) st = tmp->Sync();
+    if (st.ok()) st = tmp->RenameTo(to);
+  } else if (st.ok()) {
+    st = out->Close();
+  } else {
+    (void)out->Abort();
+  }
+  ARROW_RETURN_NOT_OK(st);
   return size;
 }
 
@@ -256,11 +270,10 @@ Result<bool> FileSystem::CreateIfAbsent(const std::string& path, std::string_vie
     ARROW_RETURN_NOT_OK(WriteFile(path, data));
     return true;
   }
-  std::string tmp = TempName(path);
-  ARROW_RETURN_NOT_OK(WriteAllSynced(tmp, data));
-  int rc = ::link(tmp.c_str(), path.c_str());
-  int err = errno;
-  ::unlink(tmp.c_str());
+  ARROW_ASSIGN_OR_RAISE(auto tmp, WriteSyncedTemp(path, data));
+  const int rc = ::link(tmp->path().c_str(), path.c_str());
+  const int err = errno;
+  tmp.reset();  // the link (if made) keeps the file; the temporary name goes
   if (rc == 0) return true;
   if (err == EEXIST) return false;
   errno = err;
